@@ -1,0 +1,50 @@
+"""The environment variables that the experiment configs read, and their defaults.
+
+Every config under training_config/ reads its data root, encoder, seed and smoke-run switch with
+``std.extVar``. Jsonnet has no default for a missing external variable, and allennlp passes the
+process environment as the external variables, so this module adds a default for each of ours.
+A config therefore runs with no environment set (fixtures and the shipped MiniLM encoder), and
+the archived config.json records the values that were actually used.
+"""
+import os
+from pathlib import Path
+from typing import Dict
+
+import allennlp.common.params as allennlp_params
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+FIXTURES_ROOT = PROJECT_ROOT / "fixtures"
+
+DEFAULTS: Dict[str, str] = {
+    # Root of the data folders (glue/, nli/, ner/). Point it at ../shared/data for real runs.
+    "MTDNN_DATA": str(FIXTURES_ROOT / "data"),
+    # An encoder name (see mtdnn_allennlp/common/encoders.py) or a local transformers folder.
+    "MTDNN_ENCODER": "all-MiniLM-L6-v2",
+    # "1": cap every task at a few instances and train one epoch, to check a config end to end.
+    "MTDNN_SMOKE": "0",
+    # Seeds python, numpy and torch (allennlp's random_seed, numpy_seed, pytorch_seed).
+    "MTDNN_SEED": "2018",
+    # Training epochs, where a config does not fix them.
+    "MTDNN_EPOCHS": "3",
+}
+
+_original_environment_variables = allennlp_params._environment_variables
+
+
+def environment_with_defaults() -> Dict[str, str]:
+    variables = dict(DEFAULTS)
+    variables.update(_original_environment_variables())
+    return variables
+
+
+def install_defaults() -> None:
+    """Makes allennlp's Params see our defaults wherever the environment leaves a variable unset."""
+    if allennlp_params._environment_variables is not environment_with_defaults:
+        allennlp_params._environment_variables = environment_with_defaults
+
+
+def setting(name: str) -> str:
+    return os.environ.get(name) or DEFAULTS[name]
+
+
+install_defaults()

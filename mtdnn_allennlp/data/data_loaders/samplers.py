@@ -1,0 +1,96 @@
+"""Task samplers: which task each batch of an epoch comes from.
+
+A sampler sees how many batches each task has and returns the epoch's sequence of task names.
+The loader then takes each task's batches in (reshuffled) order, starting over when a task runs
+out, so any sequence is valid.
+"""
+import random
+from typing import Dict, List, Optional
+
+from allennlp.common import Registrable
+from allennlp.common.checks import ConfigurationError
+
+
+class TaskSampler(Registrable):
+    default_implementation = "proportional"
+
+    def schedule(self, batches: Dict[str, int], rng: random.Random, epoch: int) -> List[str]:
+        raise NotImplementedError
+
+
+@TaskSampler.register("proportional")
+class ProportionalSampler(TaskSampler):
+    """MT-DNN's default: every batch of every task once per epoch, tasks interleaved at random.
+
+    Tasks are therefore drawn in proportion to their number of batches.
+    """
+
+    def schedule(self, batches, rng, epoch):
+        order = [task for task, count in batches.items() for _ in range(count)]
+        rng.shuffle(order)
+        return order
+
+
+def _draw(weights: Dict[str, float], total: int, rng: random.Random) -> List[str]:
+    tasks = list(weights)
+    return rng.choices(tasks, weights=[weights[t] for t in tasks], k=total)
+
+
+@TaskSampler.register("uniform")
+class UniformSampler(TaskSampler):
+    """Each batch's task drawn uniformly, so small tasks are revisited more often.
+
+    # Parameters
+
+    batches_per_epoch : `int`, optional
+        Defaults to the total number of batches of all tasks.
+    """
+
+    def __init__(self, batches_per_epoch: Optional[int] = None) -> None:
+        self.batches_per_epoch = batches_per_epoch
+
+    def schedule(self, batches, rng, epoch):
+        total = self.batches_per_epoch or sum(batches.values())
+        return _draw({task: 1.0 for task in batches}, total, rng)
+
+
+@TaskSampler.register("temperature")
+class TemperatureSampler(TaskSampler):
+    """Tasks drawn with probability proportional to size**(1/T).
+
+    T = 1 is proportional and large T approaches uniform. With `final_temperature` and
+    `anneal_epochs`, T moves linearly from `temperature` to `final_temperature` over those epochs.
+
+    # Parameters
+
+    temperature : `float`, optional (default = `2.0`)
+    final_temperature : `float`, optional
+    anneal_epochs : `int`, optional (default = `1`)
+    batches_per_epoch : `int`, optional
+        Defaults to the total number of batches of all tasks.
+    """
+
+    def __init__(
+        self,
+        temperature: float = 2.0,
+        final_temperature: Optional[float] = None,
+        anneal_epochs: int = 1,
+        batches_per_epoch: Optional[int] = None,
+    ) -> None:
+        if temperature <= 0 or (final_temperature is not None and final_temperature <= 0):
+            raise ConfigurationError("temperature sampler: temperatures must be positive.")
+        self.temperature = temperature
+        self.final_temperature = final_temperature
+        self.anneal_epochs = max(1, anneal_epochs)
+        self.batches_per_epoch = batches_per_epoch
+
+    def temperature_at(self, epoch: int) -> float:
+        if self.final_temperature is None:
+            return self.temperature
+        progress = min(1.0, epoch / self.anneal_epochs)
+        return self.temperature + progress * (self.final_temperature - self.temperature)
+
+    def schedule(self, batches, rng, epoch):
+        t = self.temperature_at(epoch)
+        total = self.batches_per_epoch or sum(batches.values())
+        return _draw({task: count ** (1.0 / t) for task, count in batches.items()}, total, rng)

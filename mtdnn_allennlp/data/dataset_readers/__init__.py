@@ -1,0 +1,17 @@
+from mtdnn_allennlp.data.dataset_readers.layouts import (
+    ConllIobReader,
+    GlueTsvReader,
+    JsonlReader,
+    SnliParallelReader,
+)
+from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
+from mtdnn_allennlp.data.dataset_readers.task_reader import TaskReader
+
+__all__ = [
+    "ConllIobReader",
+    "GlueTsvReader",
+    "JsonlReader",
+    "MultiTaskReader",
+    "SnliParallelReader",
+    "TaskReader",
+]

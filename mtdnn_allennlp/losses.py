@@ -1,0 +1,116 @@
+"""Registrable losses, named in a task definition's ``loss``, ``kd_loss`` and ``adv_loss``.
+
+Every loss is called as ``loss(input, target, mask=None)`` and returns a scalar.
+- Supervised losses take logits and gold targets (class indices, scores, or tag indices where
+  -100 marks positions without a label).
+- Divergences take two sets of logits over the same classes, shaped ``(..., n_class)``. They are
+  computed per position over the last dimension and averaged over the positions that ``mask``
+  keeps (per token for tagging). ``target`` is the reference (a teacher's, or the clean pass's).
+A new loss is a subclass registered with ``@TaskLoss.register("name")``.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from allennlp.common import Registrable
+
+IGNORE_INDEX = -100
+
+
+class TaskLoss(torch.nn.Module, Registrable):
+    def forward(
+        self, input: torch.Tensor, target: torch.Tensor, mask: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@TaskLoss.register("cross_entropy")
+class CrossEntropyLoss(TaskLoss):
+    """Cross-entropy against class indices; also ranking (one score per candidate)."""
+
+    def forward(self, input, target, mask=None):
+        return F.cross_entropy(input, target.long())
+
+
+@TaskLoss.register("sequence_cross_entropy")
+class SequenceCrossEntropyLoss(TaskLoss):
+    """Token-level cross-entropy; positions whose target is -100 carry no loss."""
+
+    def forward(self, input, target, mask=None):
+        target = target.long()
+        if mask is not None:
+            target = target.masked_fill(~mask.bool(), IGNORE_INDEX)
+        return F.cross_entropy(
+            input.reshape(-1, input.size(-1)), target.reshape(-1), ignore_index=IGNORE_INDEX
+        )
+
+
+@TaskLoss.register("mse")
+class MeanSquaredErrorLoss(TaskLoss):
+    """Mean squared error between scores (regression), or between two sets of logits."""
+
+    def forward(self, input, target, mask=None):
+        target = target.to(input.dtype).reshape(input.shape)
+        if mask is None:
+            return F.mse_loss(input, target)
+        keep = mask.bool()
+        return F.mse_loss(input[keep], target[keep])
+
+
+def _masked_mean(per_position: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
+    if mask is None:
+        return per_position.mean()
+    keep = mask.to(per_position.dtype)
+    return (per_position * keep).sum() / keep.sum().clamp(min=1.0)
+
+
+@TaskLoss.register("kl_divergence")
+class KLDivergenceLoss(TaskLoss):
+    """KL(target || input) over softmaxed logits; `temperature` softens both (Hinton et al.).
+
+    Scaled by temperature**2 so that its gradients keep their size as the temperature changes.
+    """
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, input, target, mask=None):
+        t = self.temperature
+        log_p = F.log_softmax(input.float() / t, dim=-1)
+        log_q = F.log_softmax(target.float() / t, dim=-1)
+        per_position = (log_q.exp() * (log_q - log_p)).sum(-1)
+        return _masked_mean(per_position, mask) * t * t
+
+
+@TaskLoss.register("symmetric_kl")
+class SymmetricKLLoss(TaskLoss):
+    """KL both ways, SMART's default adversarial divergence."""
+
+    def forward(self, input, target, mask=None):
+        log_p = F.log_softmax(input.float(), dim=-1)
+        log_q = F.log_softmax(target.float(), dim=-1)
+        per_position = ((log_q.exp() - log_p.exp()) * (log_q - log_p)).sum(-1)
+        return _masked_mean(per_position, mask)
+
+
+@TaskLoss.register("js_divergence")
+class JensenShannonLoss(TaskLoss):
+    def forward(self, input, target, mask=None):
+        p = F.softmax(input.float(), dim=-1)
+        q = F.softmax(target.float(), dim=-1)
+        log_m = (0.5 * (p + q)).clamp(min=1e-12).log()
+        kl_pm = (p * (p.clamp(min=1e-12).log() - log_m)).sum(-1)
+        kl_qm = (q * (q.clamp(min=1e-12).log() - log_m)).sum(-1)
+        return _masked_mean(0.5 * (kl_pm + kl_qm), mask)
+
+
+@TaskLoss.register("hellinger")
+class HellingerLoss(TaskLoss):
+    """Squared Hellinger distance: half the squared L2 distance of the sqrt-probabilities."""
+
+    def forward(self, input, target, mask=None):
+        root_p = F.softmax(input.float(), dim=-1).sqrt()
+        root_q = F.softmax(target.float(), dim=-1).sqrt()
+        per_position = 0.5 * ((root_p - root_q) ** 2).sum(-1)
+        return _masked_mean(per_position, mask)

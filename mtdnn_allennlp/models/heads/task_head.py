@@ -1,0 +1,88 @@
+"""Task heads: from the shared encoder's token vectors to one task's logits or scores.
+
+A head is built from its task definition's `head` parameters, with the encoder's width and the
+task definition passed in. It only maps vectors to outputs; the loss and metrics come from the
+task definition, in the model.
+"""
+from typing import Optional
+
+import torch
+from allennlp.common import Registrable
+from allennlp.nn import Activation
+
+from mtdnn_allennlp.tasks import TaskDefinition
+
+
+class TaskHead(torch.nn.Module, Registrable):
+    def __init__(self, input_dim: int, task: TaskDefinition) -> None:
+        super().__init__()
+        self.input_dim = input_dim
+        self.task = task
+
+    def forward(self, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@TaskHead.register("classification")
+class ClassificationHead(TaskHead):
+    """The first ([CLS]) vector through a pooler (dense + activation), dropout, then a linear
+    layer to the task's classes.
+
+    # Parameters
+
+    pooler_activation : `str`, optional (default = `"tanh"`)
+        A registered allennlp Activation ("tanh", "relu", "gelu", "linear"...). The reference
+        implementation meant to do this but always applied the identity.
+    dropout : `float`, optional
+        Defaults to the task definition's dropout.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        task: TaskDefinition,
+        pooler_activation: str = "tanh",
+        dropout: Optional[float] = None,
+    ) -> None:
+        super().__init__(input_dim, task)
+        self.pooler = torch.nn.Linear(input_dim, input_dim)
+        self.activation = Activation.by_name(pooler_activation)()
+        self.dropout = torch.nn.Dropout(task.dropout if dropout is None else dropout)
+        self.output = torch.nn.Linear(input_dim, self.output_size())
+
+    def output_size(self) -> int:
+        return self.task.n_class
+
+    def forward(self, encoded, mask):
+        pooled = self.activation(self.pooler(encoded[:, 0]))
+        return self.output(self.dropout(pooled))
+
+
+@TaskHead.register("regression")
+class RegressionHead(ClassificationHead):
+    """The classification head with a single output: the score, shaped (batch,)."""
+
+    def output_size(self) -> int:
+        return 1
+
+    def forward(self, encoded, mask):
+        return super().forward(encoded, mask).squeeze(-1)
+
+
+@TaskHead.register("sequence_labeling")
+class SequenceLabelingHead(TaskHead):
+    """Dropout and a linear layer on every token vector: (batch, pieces, n_class).
+
+    # Parameters
+
+    dropout : `float`, optional
+        Defaults to the task definition's dropout.
+    """
+
+    def __init__(self, input_dim: int, task: TaskDefinition, dropout: Optional[float] = None):
+        super().__init__(input_dim, task)
+        self.dropout = torch.nn.Dropout(task.dropout if dropout is None else dropout)
+        self.output = torch.nn.Linear(input_dim, task.n_class)
+
+    def forward(self, encoded, mask):
+        return self.output(self.dropout(encoded))

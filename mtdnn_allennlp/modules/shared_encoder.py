@@ -1,0 +1,84 @@
+"""The encoder shared by all tasks, with an entry point after the word embeddings.
+
+`embed_words` returns the word-embedding output alone, before position and token-type
+embeddings and LayerNorm. `forward(..., word_embeddings=...)` runs the whole encoder from such a
+tensor, so a perturbed copy (adversarial training) passes through position embeddings and
+LayerNorm exactly once, unlike the reference implementation, which fed the full embedding output
+back in and applied them twice.
+"""
+from typing import Any, Dict, Optional
+
+import torch
+from allennlp.common import Registrable
+from transformers import AutoConfig, AutoModel
+
+from mtdnn_allennlp.common.encoders import resolve_encoder
+
+
+class SharedEncoder(torch.nn.Module, Registrable):
+    default_implementation = "transformer"
+
+    @property
+    def hidden_size(self) -> int:
+        raise NotImplementedError
+
+    def embed_words(self, token_ids: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        token_ids: torch.Tensor,
+        mask: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+        word_embeddings: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@SharedEncoder.register("transformer")
+class TransformerEncoder(SharedEncoder):
+    """A pretrained transformers encoder (BERT, RoBERTa, DeBERTa, ELECTRA, MiniLM...).
+
+    # Parameters
+
+    model_name : `str`
+        A local folder or a name `resolve_encoder` knows (never fetched from the network).
+    train_parameters : `bool`, optional (default = `True`)
+        False freezes the encoder.
+    config_overrides : `Dict[str, Any]`, optional
+        Values set on the transformers config before loading, e.g. `{"hidden_dropout_prob": 0}`.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        train_parameters: bool = True,
+        config_overrides: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        super().__init__()
+        folder = resolve_encoder(model_name)
+        config = AutoConfig.from_pretrained(folder, **(config_overrides or {}))
+        self.transformer = AutoModel.from_pretrained(folder, config=config)
+        if getattr(self.transformer, "pooler", None) is not None:
+            # Each classification head has its own pooler; the pretrained one would be computed
+            # on every batch and never used.
+            self.transformer.pooler = None
+        for parameter in self.transformer.parameters():
+            parameter.requires_grad = train_parameters
+
+    @property
+    def hidden_size(self) -> int:
+        return self.transformer.config.hidden_size
+
+    def embed_words(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.transformer.get_input_embeddings()(token_ids)
+
+    def forward(self, token_ids, mask, type_ids=None, word_embeddings=None):
+        inputs: Dict[str, Any] = {"attention_mask": mask.long()}
+        if type_ids is not None and self.transformer.config.type_vocab_size > 1:
+            inputs["token_type_ids"] = type_ids
+        if word_embeddings is None:
+            inputs["input_ids"] = token_ids
+        else:
+            inputs["inputs_embeds"] = word_embeddings
+        return self.transformer(**inputs).last_hidden_state

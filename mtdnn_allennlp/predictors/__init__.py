@@ -1,0 +1,3 @@
+from mtdnn_allennlp.predictors.multitask_predictor import MultiTaskPredictor
+
+__all__ = ["MultiTaskPredictor"]

@@ -1,0 +1,3 @@
+from mtdnn_allennlp.tasks.task_definition import TASK_TYPES, TaskDefinition, TaskType
+
+__all__ = ["TASK_TYPES", "TaskDefinition", "TaskType"]

@@ -1,0 +1,48 @@
+"""Shared test set-up: registers every component, and runs the stock allennlp CLI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+from allennlp.common.util import import_module_and_submodules
+
+# pytest does not read .allennlp_plugins: register the package's components here.
+import_module_and_submodules("mtdnn_allennlp")
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+TINY_BERT = FIXTURES / "tiny_bert"
+ALLENNLP = Path(sys.executable).parent / "allennlp"
+
+
+def cli_env(**overrides: str) -> Dict[str, str]:
+    """The environment of a CLI run: the tiny encoder and the fixtures unless overridden."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MTDNN_")}
+    env.update(MTDNN_ENCODER=str(TINY_BERT), HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    env.update(overrides)
+    return env
+
+
+def run_allennlp(
+    args: List[str], env: Optional[Dict[str, str]] = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Runs `allennlp ARGS --include-package mtdnn_allennlp` as a user would."""
+    command = [str(ALLENNLP), *args, "--include-package", "mtdnn_allennlp"]
+    result = subprocess.run(
+        command, cwd=ROOT, env=env or cli_env(), capture_output=True, text=True, timeout=600
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+@pytest.fixture
+def tiny_encoder(monkeypatch) -> Path:
+    """In-process runs: configs read the tiny encoder and the fixtures."""
+    monkeypatch.setenv("MTDNN_ENCODER", str(TINY_BERT))
+    monkeypatch.delenv("MTDNN_DATA", raising=False)
+    return TINY_BERT

@@ -1,0 +1,95 @@
+// Builds a complete allennlp experiment from a list of task definitions (tasks.libsonnet).
+//
+// Environment (all optional; defaults come from mtdnn_allennlp.common.environment):
+//   MTDNN_DATA     data root (default: fixtures/data; real data: ../shared/data)
+//   MTDNN_ENCODER  encoder name or local folder (default: all-MiniLM-L6-v2)
+//   MTDNN_SEED     seed for python, numpy and torch (default: 2018)
+//   MTDNN_EPOCHS   epochs (default: 3)
+//   MTDNN_SMOKE=1  a quick check: 16 examples per file, one epoch
+local env = {
+  encoder: std.extVar('MTDNN_ENCODER'),
+  smoke: std.extVar('MTDNN_SMOKE') == '1',
+  seed: std.parseInt(std.extVar('MTDNN_SEED')),
+  epochs: std.parseInt(std.extVar('MTDNN_EPOCHS')),
+};
+
+local has(object, key) = std.objectHasAll(object, key);
+
+{
+  env: env,
+
+  // tasks: the tasks to train together. eval_tasks: those validated each epoch (default: every
+  // task with a dev split). The remaining arguments are the usual hyper-parameters.
+  experiment(
+    tasks,
+    eval_tasks=null,
+    lr=5e-5,
+    batch_size=16,
+    eval_batch_size=64,
+    epochs=env.epochs,
+    max_length=128,
+    sampler={ type: 'proportional' },
+    warmup_fraction=0.1,
+    weight_decay=0.01,
+    grad_norm=1.0,
+    callbacks=[],
+    reader_extra={},
+    model_extra={},
+    trainer_extra={},
+  )::
+    local validated = if eval_tasks == null then [t for t in tasks if has(t.data, 'dev')]
+    else eval_tasks;
+    {
+    random_seed: env.seed,
+    numpy_seed: env.seed,
+    pytorch_seed: env.seed,
+    dataset_reader: {
+      type: 'mtdnn_multitask',
+      tasks: tasks,
+      encoder: env.encoder,
+      max_length: max_length,
+      [if env.smoke then 'max_instances_per_task']: 16,
+    } + reader_extra,
+    train_data_path: { [t.name]: t.data.train for t in tasks },
+    [if std.length(validated) > 0 then 'validation_data_path']: {
+      [t.name]: t.data.dev
+      for t in validated
+    },
+    // Labels come from the task definitions and word pieces from the encoder's tokenizer, so
+    // there is nothing to count.
+    vocabulary: { type: 'empty' },
+    model: {
+      type: 'mtdnn',
+      encoder: { type: 'transformer', model_name: env.encoder },
+      tasks: tasks,
+    } + model_extra,
+    data_loader: {
+      type: 'mtdnn_multitask',
+      batch_size: batch_size,
+      sampler: sampler,
+      seed: env.seed,
+    },
+    validation_data_loader: {
+      type: 'mtdnn_multitask',
+      batch_size: eval_batch_size,
+      shuffle: false,
+    },
+    trainer: {
+      num_epochs: if env.smoke then 1 else epochs,
+      [if std.length(validated) > 0 then 'validation_metric']: '+average',
+      cuda_device: -1,
+      grad_norm: grad_norm,
+      optimizer: {
+        type: 'huggingface_adamw',
+        lr: lr,
+        weight_decay: weight_decay,
+        parameter_groups: [[['bias', 'LayerNorm\\.weight'], { weight_decay: 0 }]],
+      },
+      learning_rate_scheduler: {
+        type: 'linear_with_warmup_fraction',
+        warmup_fraction: warmup_fraction,
+      },
+      callbacks: [{ type: 'tensorboard' }] + callbacks,
+    } + trainer_extra,
+  },
+}

@@ -1,0 +1,177 @@
+// The task library: each task declared once, with MT-DNN's task-definition keys.
+// Readers, heads, losses, metrics and the predictor all read these declarations.
+// Data paths are built from MTDNN_DATA (default: the fixtures; real data: ../shared/data).
+local data = std.extVar('MTDNN_DATA');
+
+local glue_pair(folder, first, second, extra={}) = {
+  type: 'glue_tsv',
+  columns: { premise: first, hypothesis: second, label: 'label', id: 'index' },
+} + extra;
+
+local splits(folder, train='train.tsv', dev='dev.tsv', test='test.tsv') = {
+  train: data + '/' + folder + '/' + train,
+  dev: data + '/' + folder + '/' + dev,
+  test: data + '/' + folder + '/' + test,
+};
+
+local nli_labels2 = ['entailment', 'not_entailment'];
+
+local task(name, spec) = { name: name } + spec;
+
+local bioner(name, folder, entity) = task(name, {
+  task_type: 'sequence_labeling',
+  data_format: 'sequence',
+  labels: ['O', 'B-' + entity, 'I-' + entity],
+  metrics: ['span_f1', 'span_precision', 'span_recall'],
+  dropout: 0.3,
+  reader: { type: 'conll_iob', token_column: 0, tag_column: 1 },
+  data:: splits('ner/BioNER/' + folder, train='train.tsv', dev='devel.tsv', test='test.tsv'),
+});
+
+{
+  // --- GLUE ---------------------------------------------------------------------------------
+  cola: task('cola', {
+    task_type: 'classification',
+    data_format: 'premise_only',
+    labels: ['0', '1'],
+    metrics: ['mcc', 'accuracy'],
+    dropout: 0.05,
+    // train and dev have no header; the test file has one (index, sentence).
+    reader: {
+      type: 'glue_tsv',
+      header: false,
+      columns: { id: 0, label: 1, premise: 3 },
+      unlabelled_header: ['index', 'sentence'],
+    },
+    data:: splits('glue/CoLA'),
+  }),
+  sst2: task('sst2', {
+    task_type: 'classification',
+    data_format: 'premise_only',
+    labels: ['negative', 'positive'],
+    metrics: ['accuracy'],
+    reader: {
+      type: 'glue_tsv',
+      columns: { premise: 'sentence', label: 'label', id: 'index' },
+      label_map: { '0': 'negative', '1': 'positive' },
+    },
+    data:: splits('glue/SST-2'),
+  }),
+  mrpc: task('mrpc', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['not_paraphrase', 'paraphrase'],
+    metrics: ['accuracy', 'f1'],
+    // MRPC's header starts with a UTF-8 byte-order mark; the reader drops it.
+    reader: {
+      type: 'glue_tsv',
+      columns: { premise: '#1 String', hypothesis: '#2 String', label: 'Quality', id: 'index' },
+      label_map: { '0': 'not_paraphrase', '1': 'paraphrase' },
+    },
+    data:: splits('glue/MRPC'),
+  }),
+  stsb: task('stsb', {
+    task_type: 'regression',
+    data_format: 'premise_and_one_hypothesis',
+    metrics: ['pearson', 'spearman'],
+    // Ten columns; the score is the last.
+    reader: glue_pair('glue/STS-B', 'sentence1', 'sentence2', {
+      columns: { premise: 'sentence1', hypothesis: 'sentence2', label: 'score', id: 'index' },
+    }),
+    data:: splits('glue/STS-B'),
+  }),
+  qqp: task('qqp', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['not_duplicate', 'duplicate'],
+    metrics: ['accuracy', 'f1'],
+    reader: {
+      type: 'glue_tsv',
+      columns: { premise: 'question1', hypothesis: 'question2', label: 'is_duplicate', id: 'id' },
+      label_map: { '0': 'not_duplicate', '1': 'duplicate' },
+    },
+    data:: splits('glue/QQP'),
+  }),
+  mnli: task('mnli', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['contradiction', 'neutral', 'entailment'],
+    metrics: ['accuracy'],
+    reader: {
+      type: 'glue_tsv',
+      columns: { premise: 'sentence1', hypothesis: 'sentence2', label: 'gold_label', id: 'index' },
+    },
+    data:: splits('glue/MNLI', dev='dev_matched.tsv', test='test_matched.tsv'),
+  }),
+  qnli: task('qnli', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: nli_labels2,
+    metrics: ['accuracy'],
+    reader: glue_pair('glue/QNLI', 'question', 'sentence'),
+    data:: splits('glue/QNLI'),
+  }),
+  rte: task('rte', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: nli_labels2,
+    metrics: ['accuracy'],
+    reader: glue_pair('glue/RTE', 'sentence1', 'sentence2'),
+    data:: splits('glue/RTE'),
+  }),
+  wnli: task('wnli', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['not_entailment', 'entailment'],
+    metrics: ['accuracy'],
+    reader: glue_pair('glue/WNLI', 'sentence1', 'sentence2', {
+      label_map: { '0': 'not_entailment', '1': 'entailment' },
+    }),
+    data:: splits('glue/WNLI'),
+  }),
+
+  // --- NLI and domain adaptation ----------------------------------------------------------
+  snli: task('snli', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['contradiction', 'neutral', 'entailment'],
+    metrics: ['accuracy'],
+    reader: { type: 'snli_parallel' },
+    // No SNLI train here: dev (9842 pairs) stands in for training, test for evaluation.
+    data:: { train: data + '/nli/SNLI/s1.dev', dev: data + '/nli/SNLI/s1.test' },
+  }),
+  scitail: task('scitail', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['entails', 'neutral'],
+    metrics: ['accuracy'],
+    reader: {
+      type: 'glue_tsv',
+      header: false,
+      columns: { premise: 0, hypothesis: 1, label: 2 },
+      label_map: { '0': 'entails', '1': 'neutral' },
+    },
+    // No SciTail train here: dev stands in for training, test for evaluation.
+    data:: { train: data + '/nli/SciTail/dev.txt', dev: data + '/nli/SciTail/test.txt' },
+  }),
+
+  // --- NER ----------------------------------------------------------------------------------
+  conll2003: task('conll2003', {
+    task_type: 'sequence_labeling',
+    data_format: 'sequence',
+    labels: ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC'],
+    metrics: ['span_f1', 'span_precision', 'span_recall'],
+    dropout: 0.3,
+    reader: { type: 'conll_iob', token_column: 0, tag_column: 3 },
+    data:: {
+      train: data + '/ner/CoNLL2003/train.txt',
+      dev: data + '/ner/CoNLL2003/valid.txt',
+      test: data + '/ner/CoNLL2003/test.txt',
+    },
+  }),
+
+  // --- biomedical NER (Crichton et al. 2017): token<TAB>tag, IOB ------------------------------
+  ncbi_disease: bioner('ncbi_disease', 'NCBI-disease-IOB', 'Disease'),
+  bc5cdr_chem: bioner('bc5cdr_chem', 'BC5CDR-chem-IOB', 'Chemical'),
+  bc5cdr_disease: bioner('bc5cdr_disease', 'BC5CDR-disease-IOB', 'Disease'),
+}
