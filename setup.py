@@ -10,6 +10,7 @@ The .pth goes into regular wheels through ``build_py`` and into editable install
 -e .``) through a wrapper around setuptools' editable strategy, which otherwise writes only its
 own ``__editable__`` files.
 """
+
 from pathlib import Path
 
 from setuptools import setup

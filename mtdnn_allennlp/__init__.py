@@ -5,6 +5,7 @@ This file stays light on purpose: the compatibility hook (``mtdnn_allennlp_compa
 the package in every Python process of the environment. Components register when their modules
 are imported, which ``allennlp ... --include-package mtdnn_allennlp`` does for every submodule.
 """
+
 from mtdnn_allennlp.compat import bootstrap as _bootstrap
 from mtdnn_allennlp.version import VERSION as __version__
 

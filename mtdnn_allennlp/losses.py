@@ -8,6 +8,7 @@ Every loss is called as ``loss(input, target, mask=None)`` and returns a scalar.
   keeps (per token for tagging). ``target`` is the reference (a teacher's, or the clean pass's).
 A new loss is a subclass registered with ``@TaskLoss.register("name")``.
 """
+
 from typing import Optional
 
 import torch

@@ -6,6 +6,7 @@ training the kept values are gathered from every worker before computing, so eac
 the metric over the whole data. Values are fractions in [0, 1] (correlations in [-1, 1]), as
 allennlp reports them; the results tables multiply by 100.
 """
+
 from typing import Callable, Dict, List, Optional
 
 import numpy
@@ -71,7 +72,8 @@ def _auc(m: "TaskMetrics") -> float:
 
 
 def _spans(m: "TaskMetrics"):
-    from seqeval.metrics import f1_score as span_f1, precision_score, recall_score
+    from seqeval.metrics import f1_score as span_f1
+    from seqeval.metrics import precision_score, recall_score
 
     return span_f1, precision_score, recall_score
 

@@ -4,6 +4,7 @@ Runs the stock allennlp CLI, exactly as a user would:
     allennlp train training_config/demo.jsonnet -s OUTPUT --include-package mtdnn_allennlp
     allennlp predict OUTPUT/model.tar.gz fixtures/demo/inputs.jsonl --output-file ...
 """
+
 import argparse
 import shutil
 import subprocess
@@ -15,8 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def allennlp(*args: str) -> None:
-    command = [str(Path(sys.executable).parent / "allennlp"), *args, "--include-package",
-               "mtdnn_allennlp"]
+    command = [
+        str(Path(sys.executable).parent / "allennlp"),
+        *args,
+        "--include-package",
+        "mtdnn_allennlp",
+    ]
     print("$", " ".join(command), flush=True)
     subprocess.run(command, cwd=ROOT, check=True)
 
@@ -33,8 +38,14 @@ def main() -> None:
     start = time.time()
     allennlp("train", args.config, "-s", str(output))
     predictions = output / "predictions.jsonl"
-    allennlp("predict", str(output / "model.tar.gz"), args.inputs, "--output-file",
-             str(predictions), "--silent")
+    allennlp(
+        "predict",
+        str(output / "model.tar.gz"),
+        args.inputs,
+        "--output-file",
+        str(predictions),
+        "--silent",
+    )
     print(f"\nDemo finished in {time.time() - start:.0f} s.")
     print(f"  model archive : {output / 'model.tar.gz'}")
     print(f"  metrics       : {output / 'metrics.json'}")

@@ -8,6 +8,7 @@ CoNLL-2003 may not be redistributed; their fixtures are written by hand in the s
 
     python scripts/make_fixtures.py --source ../shared/data --target fixtures/data
 """
+
 import argparse
 import random
 from pathlib import Path

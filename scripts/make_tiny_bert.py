@@ -6,6 +6,7 @@ than [UNK]. Weights are random (seeded): the tests check mechanics, not accuracy
 
     python scripts/make_tiny_bert.py
 """
+
 import argparse
 import re
 import string
@@ -53,8 +54,10 @@ def main() -> None:
     )
     BertModel(config).save_pretrained(args.output)
     tokenizer.save_pretrained(args.output)
-    print(f"tiny BERT ({sum(p.numel() for p in BertModel(config).parameters())} parameters) "
-          f"written to {args.output}")
+    print(
+        f"tiny BERT ({sum(p.numel() for p in BertModel(config).parameters())} parameters) "
+        f"written to {args.output}"
+    )
 
 
 if __name__ == "__main__":

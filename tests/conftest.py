@@ -1,4 +1,5 @@
 """Shared test set-up: registers every component, and runs the stock allennlp CLI."""
+
 import os
 import subprocess
 import sys

@@ -1,4 +1,5 @@
 """A test-only trainer callback that simulates a crash, for the --recover test."""
+
 import os
 
 from allennlp.training.callbacks import TrainerCallback

@@ -1,4 +1,5 @@
 """End to end through the stock `allennlp` console script: train, evaluate, predict, recover."""
+
 import json
 from pathlib import Path
 
@@ -51,8 +52,13 @@ def test_evaluate_takes_a_task_to_file_mapping(trained, tmp_path):
     }
     output = tmp_path / "metrics.json"
     run_allennlp(
-        ["evaluate", str(trained / "model.tar.gz"), json.dumps(mapping), "--output-file",
-         str(output)]
+        [
+            "evaluate",
+            str(trained / "model.tar.gz"),
+            json.dumps(mapping),
+            "--output-file",
+            str(output),
+        ]
     )
     metrics = json.loads(output.read_text())
     assert set(metrics) >= {"rte_accuracy", "sst2_accuracy", "average", "loss"}
@@ -65,8 +71,14 @@ def test_evaluate_takes_a_task_to_file_mapping(trained, tmp_path):
 def test_predict_keeps_input_order_with_label_strings(trained, tmp_path):
     output = tmp_path / "predictions.jsonl"
     run_allennlp(
-        ["predict", str(trained / "model.tar.gz"), str(DEMO_INPUTS), "--output-file",
-         str(output), "--silent"]
+        [
+            "predict",
+            str(trained / "model.tar.gz"),
+            str(DEMO_INPUTS),
+            "--output-file",
+            str(output),
+            "--silent",
+        ]
     )
     inputs = [json.loads(line) for line in DEMO_INPUTS.read_text().splitlines()]
     predictions = [json.loads(line) for line in output.read_text().splitlines()]
@@ -89,8 +101,14 @@ def test_predict_names_the_line_of_an_unknown_task(trained, tmp_path):
         '{"task": "mnli", "premise": "a", "hypothesis": "b"}\n'
     )
     result = run_allennlp(
-        ["predict", str(trained / "model.tar.gz"), str(inputs), "--output-file",
-         str(tmp_path / "out.jsonl"), "--silent"],
+        [
+            "predict",
+            str(trained / "model.tar.gz"),
+            str(inputs),
+            "--output-file",
+            str(tmp_path / "out.jsonl"),
+            "--silent",
+        ],
         check=False,
     )
     assert result.returncode != 0
@@ -109,21 +127,31 @@ def test_recover_resumes_without_losing_or_repeating_an_epoch(tmp_path):
     env = cli_env(**{CRASH_VARIABLE: "2"})
     result = run_allennlp(
         ["train", config, "-s", str(crashed), "--include-package", "tests.crash_callback"],
-        env=env, check=False,
+        env=env,
+        check=False,
     )
     assert result.returncode != 0 and "simulated crash in epoch 2" in result.stderr
     assert not (crashed / "metrics.json").exists()
 
     result = run_allennlp(
-        ["train", config, "-s", str(crashed), "--recover", "--include-package",
-         "tests.crash_callback"]
+        [
+            "train",
+            config,
+            "-s",
+            str(crashed),
+            "--recover",
+            "--include-package",
+            "tests.crash_callback",
+        ]
     )
     plain_metrics = json.loads((plain / "metrics.json").read_text())
     recovered_metrics = json.loads((crashed / "metrics.json").read_text())
     assert recovered_metrics["epoch"] == plain_metrics["epoch"] == 2
     # Only epochs 2 and 3 ran again: epoch 1's metrics file is the one from before the crash.
     assert sorted(p.name for p in crashed.glob("metrics_epoch_*.json")) == [
-        "metrics_epoch_0.json", "metrics_epoch_1.json", "metrics_epoch_2.json"
+        "metrics_epoch_0.json",
+        "metrics_epoch_1.json",
+        "metrics_epoch_2.json",
     ]
     # Same batches in the same order, no epoch lost or repeated: the same final weights.
     plain_weights, recovered_weights = _final_weights(plain), _final_weights(crashed)

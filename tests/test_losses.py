@@ -1,4 +1,5 @@
 """Every registered loss against a hand computation in plain Python/numpy on small tensors."""
+
 import math
 
 import numpy
@@ -66,7 +67,8 @@ def test_cross_entropy():
     logits = [[1.0, 2.0, 3.0], [1.0, 0.0, -1.0], [0.5, 0.5, 0.5]]
     gold = [2, 0, 1]
     per_example = [
-        math.log(sum(math.exp(x) for x in row)) - row[g] for row, g in zip(logits, gold)
+        math.log(sum(math.exp(x) for x in row)) - row[g]
+        for row, g in zip(logits, gold, strict=True)
     ]
     expected = sum(per_example) / 3
     assert value("cross_entropy", logits, gold) == pytest.approx(expected, rel=1e-6)

@@ -1,4 +1,5 @@
 """TaskMetrics against values worked out by hand, cross-checked with sklearn, scipy and seqeval."""
+
 import math
 
 import numpy

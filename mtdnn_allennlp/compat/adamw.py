@@ -7,6 +7,7 @@ the Adam step and transformers did so after it, a second-order difference at the
 rates. transformers' ``correct_bias=False`` (the original BERT recipe) has no torch equivalent, so
 it is refused with a clear message instead of being silently ignored.
 """
+
 from typing import Iterable, Tuple
 
 import torch

@@ -7,6 +7,7 @@ fix names. For those, it wraps the real loader so that the fix runs just before 
 the module's code executes. A "before" fix can prepare what the module needs at import time (a
 missing attribute, a missing package); an "after" fix can rebind a name inside the module.
 """
+
 import importlib.abc
 import importlib.machinery
 import sys

@@ -5,6 +5,7 @@ the Makefile runs it after every install. The import hook runs the same check be
 loads, so an unsupported stack gets one message that says what to install, not a traceback from
 deep inside allennlp.
 """
+
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import List, Optional, Tuple
@@ -63,6 +64,7 @@ def main() -> int:
         print(stack_message(problems), file=sys.stderr)
         return 1
     import allennlp  # noqa: F401  (runs the "before" fixes of the import hook)
+
     from mtdnn_allennlp.compat import fixes
 
     versions = ", ".join(f"{name} {_installed(name)}" for name, *_ in SUPPORTED)

@@ -6,6 +6,7 @@ does nothing where its problem is absent. The measured failures behind each one 
 ``docs/compatibility.md``. Nothing here may import torch or allennlp at module level: this file
 is loaded by the import hook as soon as the first watched module is imported.
 """
+
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -81,7 +82,7 @@ def _stack_is_unsupported() -> bool:
 @fix("stack_check", ("allennlp",), "before", _stack_is_unsupported)
 def refuse_unsupported_stack(module: types.ModuleType) -> None:
     """Stops with one message that says what to install when the stack cannot work."""
-    from mtdnn_allennlp.compat.check import UnsupportedStackError, stack_problems, stack_message
+    from mtdnn_allennlp.compat.check import UnsupportedStackError, stack_message, stack_problems
 
     message = stack_message(stack_problems())
     if sys.argv and sys.argv[0].endswith("allennlp"):
@@ -237,7 +238,8 @@ def allow_numpy_scalars_in_checkpoints(module: types.ModuleType) -> None:
     # Metric values (numpy floats) land in the metric tracker's state. Allow-listing numpy's
     # scalar and dtype types keeps weights_only's protection against arbitrary code, which
     # turning weights_only off would not.
-    scalar_reconstruct = numpy._core.multiarray.scalar  # type: ignore[attr-defined]
+    core = getattr(numpy, "_core", None) or numpy.core  # numpy 2 renamed core to _core
+    scalar_reconstruct = core.multiarray.scalar  # type: ignore[attr-defined]
     dtype_classes = [
         type(numpy.dtype(kind))
         for kind in ("bool", "int8", "int16", "int32", "int64", "uint8", "float16")

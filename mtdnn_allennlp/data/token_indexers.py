@@ -1,4 +1,5 @@
 """A token indexer for word pieces that the reader has already turned into ids."""
+
 from typing import Dict, List
 
 import torch

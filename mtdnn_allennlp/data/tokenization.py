@@ -1,6 +1,7 @@
 """Turns texts and word sequences into the encoder's word pieces, counting what is truncated."""
+
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import List, Optional
 
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
@@ -17,7 +18,7 @@ class Encoded:
     word_starts: Optional[List[int]] = None  # per word: its first piece's position, or -1
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_tokenizer(encoder: str) -> PreTrainedTokenizerFast:
     tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(encoder), use_fast=True)
     if not tokenizer.is_fast:

@@ -3,6 +3,7 @@
 Batches hold one task each (the multi-task loader makes them so), which keeps every step a
 plain forward and backward pass through the encoder and one head.
 """
+
 from copy import deepcopy
 from statistics import mean
 from typing import Any, Dict, List, Optional
@@ -157,7 +158,8 @@ class MultiTaskModel(Model):
             labels = task.labels or []
             readable["label"] = [labels[i] for i in probabilities.argmax(-1).tolist()]
             readable["probabilities"] = [
-                dict(zip(labels, [round(p, 6) for p in row])) for row in probabilities.tolist()
+                dict(zip(labels, [round(p, 6) for p in row], strict=True))
+                for row in probabilities.tolist()
             ]
         elif task.task_type == "regression":
             readable["score"] = logits.tolist()

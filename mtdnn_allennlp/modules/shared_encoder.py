@@ -6,6 +6,7 @@ tensor, so a perturbed copy (adversarial training) passes through position embed
 LayerNorm exactly once, unlike the reference implementation, which fed the full embedding output
 back in and applied them twice.
 """
+
 from typing import Any, Dict, Optional
 
 import torch

@@ -4,6 +4,7 @@ Each line is an object with a `task` key (optional when the model has one task) 
 inputs: `premise` (and `hypothesis`), or `words` for tagging; an `id` is echoed back. Lines are
 grouped by task for the model, since a batch holds one task, and put back in input order.
 """
+
 from typing import Dict, List
 
 from allennlp.common.util import JsonDict, sanitize
@@ -39,7 +40,9 @@ class MultiTaskPredictor(Predictor):
             inputs = {name: json_dict[name] for name in names}
             return task_reader.text_to_instance(**inputs, id=json_dict.get("id"))
         except DataError as error:
-            raise DataError(f"{where}{error}" if not str(error).startswith(where) else str(error))
+            raise DataError(
+                f"{where}{error}" if not str(error).startswith(where) else str(error)
+            ) from None
 
     def predict_json(self, inputs: JsonDict) -> JsonDict:
         return self.predict_batch_json([inputs])[0]
@@ -57,6 +60,6 @@ class MultiTaskPredictor(Predictor):
         results: List[JsonDict] = [{} for _ in instances]
         for positions in by_task.values():
             outputs = self._model.forward_on_instances([instances[i] for i in positions])
-            for position, output in zip(positions, outputs):
+            for position, output in zip(positions, outputs, strict=True):
                 results[position] = output
         return sanitize(results)

@@ -6,6 +6,7 @@ keys of MT-DNN's task definition files: ``task_type``, ``data_format``, ``labels
 plus the file layout (``reader``) and an optional ``head``. What a key may leave out comes from
 its task type, in ``TASK_TYPES`` below: the single table of per-type defaults.
 """
+
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 

@@ -3,6 +3,7 @@
 allennlp's `linear_with_warmup` takes the warm-up as a number of steps, which a config cannot
 know before the data is read; this takes it as a fraction of training.
 """
+
 import torch
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler
 from allennlp.training.learning_rate_schedulers.polynomial_decay import PolynomialDecay

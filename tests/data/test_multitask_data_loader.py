@@ -1,8 +1,9 @@
 """The multi-task data loader and its task samplers, on the fixture samples."""
+
 import json
 import random
 from collections import Counter
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -36,14 +37,14 @@ PATHS = {
 ROWS = {"rte": 64, "sst2": 64, "cola": 32}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _library_text() -> str:
     return _jsonnet.evaluate_file(
         str(ROOT / "training_config" / "tasks.libsonnet"), ext_vars={"MTDNN_DATA": str(DATA)}
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def reader(*names: str) -> MultiTaskReader:
     library = json.loads(_library_text())
     tasks = [TaskDefinition.from_params(Params(library[name])) for name in names]

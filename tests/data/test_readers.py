@@ -3,11 +3,12 @@
 Expectations come from parsing the fixture files here (plain string splitting) and from the tiny
 encoder's tokenizer called directly, never from the reader under test.
 """
+
 import json
 from copy import deepcopy
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import _jsonnet
 import pytest
@@ -33,7 +34,7 @@ IGNORE = -100
 # --- helpers (independent of tests/conftest.py) --------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _library_text() -> str:
     return _jsonnet.evaluate_file(
         str(ROOT / "training_config" / "tasks.libsonnet"), ext_vars={"MTDNN_DATA": str(DATA)}
@@ -50,9 +51,7 @@ def task(name: str, **overrides: Any) -> TaskDefinition:
     return TaskDefinition.from_params(Params(spec))
 
 
-def make_reader(
-    name: str, layout: Optional[Dict[str, Any]] = None, **kwargs: Any
-) -> TaskReader:
+def make_reader(name: str, layout: Dict[str, Any] | None = None, **kwargs: Any) -> TaskReader:
     definition = task(name, **({"reader": layout} if layout is not None else {}))
     reader = DatasetReader.from_params(
         Params(deepcopy(definition.reader)), task=definition, encoder=TINY_BERT, **kwargs
@@ -61,7 +60,7 @@ def make_reader(
     return reader
 
 
-@lru_cache(maxsize=None)
+@cache
 def tokenizer():
     return AutoTokenizer.from_pretrained(TINY_BERT)
 
@@ -110,7 +109,7 @@ def read_error(reader: TaskReader, path: Path) -> DataError:
 
 
 def assert_located(
-    error: DataError, path: Path, line: Optional[int], task_name: str, field: Optional[str]
+    error: DataError, path: Path, line: int | None, task_name: str, field: str | None
 ) -> str:
     message = str(error)
     where = f"{path}:{line}" if line is not None else str(path)
@@ -289,14 +288,14 @@ def test_conll2003_word_piece_alignment():
     instances = list(make_reader("conll2003", max_length=512).read(str(path)))
     assert len(instances) == len(sentences) == 8
     split_words = 0
-    for instance, (words, tags) in zip(instances, sentences):
+    for instance, (words, tags) in zip(instances, sentences, strict=True):
         starts = expected_word_starts(words)
         assert meta(instance)["words"] == words and meta(instance)["tags"] == tags
         assert meta(instance)["word_starts"] == starts
         pieces = texts(instance)
         assert pieces[0] == "[CLS]" and pieces[-1] == "[SEP]"
         expected = [IGNORE] * len(pieces)
-        for start, tag in zip(starts, tags):
+        for start, tag in zip(starts, tags, strict=True):
             expected[start] = declared.index(tag)
         labels = instance["label"].tensor.tolist()
         assert labels == expected
@@ -311,7 +310,7 @@ def test_bioner_tab_separated_tags():
     instances = list(make_reader("ncbi_disease", max_length=512).read(str(path)))
     assert len(instances) == len(sentences)
     declared = ["O", "B-Disease", "I-Disease"]
-    for instance, (words, tags) in zip(instances, sentences):
+    for instance, (words, tags) in zip(instances, sentences, strict=True):
         starts = meta(instance)["word_starts"]
         labels = instance["label"].tensor
         assert meta(instance)["words"] == words
@@ -329,7 +328,7 @@ def test_sequence_truncation_drops_labels_of_cut_words():
     expected = sum(length > 32 for length in lengths)
     assert expected > 0
     assert reader.truncated == expected
-    for instance, length in zip(instances, lengths):
+    for instance, length in zip(instances, lengths, strict=True):
         assert len(texts(instance)) == min(length, 32)
         assert texts(instance)[-1] == "[SEP]"
         starts = meta(instance)["word_starts"]
@@ -367,8 +366,13 @@ def test_jsonl_pairs_and_field_map(tmp_path):
     assert [label_of(i) for i in instances] == [0, 1]
     assert [meta(i)["id"] for i in instances] == ["a", 2]
     assert meta(instances[1])["hypothesis"] == "It was dry."
-    assert texts(instances[0]) == ["[CLS]", *tokenizer().tokenize("The cat sat."), "[SEP]",
-                                   *tokenizer().tokenize("A cat sat."), "[SEP]"]  # fmt: skip
+    assert texts(instances[0]) == [
+        "[CLS]",
+        *tokenizer().tokenize("The cat sat."),
+        "[SEP]",
+        *tokenizer().tokenize("A cat sat."),
+        "[SEP]",
+    ]
 
     path = write(tmp_path, "sst2.jsonl", [json.dumps({"sentence": "fine film", "label": "1"})])
     layout = {"type": "jsonl", "field_map": {"sentence": "premise"}, "label_map": {"1": "positive"}}
@@ -391,8 +395,11 @@ def test_jsonl_sequence(tmp_path):
 
 
 def test_tsv_row_with_wrong_column_count(tmp_path):
-    path = write(tmp_path, "rte.tsv", [RTE_HEADER, "1\tA b.\tC d.\tentailment",
-                                       "2\tA b.\tstray\tC d.\tentailment"])  # fmt: skip
+    path = write(
+        tmp_path,
+        "rte.tsv",
+        [RTE_HEADER, "1\tA b.\tC d.\tentailment", "2\tA b.\tstray\tC d.\tentailment"],
+    )
     message = assert_located(read_error(make_reader("rte"), path), path, 3, "rte", None)
     assert "5 columns where the header has 4" in message
 
@@ -405,8 +412,9 @@ def test_headerless_tsv_row_too_short(tmp_path):
 
 
 def test_unknown_label(tmp_path):
-    path = write(tmp_path, "rte.tsv", [RTE_HEADER, "1\tA b.\tC d.\tentailment",
-                                       "2\tA b.\tC d.\tmaybe"])  # fmt: skip
+    path = write(
+        tmp_path, "rte.tsv", [RTE_HEADER, "1\tA b.\tC d.\tentailment", "2\tA b.\tC d.\tmaybe"]
+    )
     message = assert_located(read_error(make_reader("rte"), path), path, 3, "rte", "label")
     assert "unknown label 'maybe'" in message
     assert "['entailment', 'not_entailment']" in message
@@ -419,14 +427,17 @@ def test_unknown_label_after_label_map(tmp_path):
 
 
 def test_empty_text(tmp_path):
-    path = write(tmp_path, "rte.tsv", [RTE_HEADER, "1\tA b.\tC d.\tentailment",
-                                       "2\t  \tC d.\tentailment"])  # fmt: skip
+    path = write(
+        tmp_path, "rte.tsv", [RTE_HEADER, "1\tA b.\tC d.\tentailment", "2\t  \tC d.\tentailment"]
+    )
     message = assert_located(read_error(make_reader("rte"), path), path, 3, "rte", "premise")
     assert "premise is empty" in message
 
 
 def test_regression_label_not_a_number(tmp_path):
-    header = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"
+    header = (
+        "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"
+    )
     row = "1\tg\tf\t2012\t0\tnone\tnone\tA man.\tA woman.\thigh"
     path = write(tmp_path, "stsb.tsv", [header, row])
     message = assert_located(read_error(make_reader("stsb"), path), path, 2, "stsb", "label")
@@ -441,8 +452,11 @@ def test_conll_line_without_tag(tmp_path):
 
 
 def test_conll2003_line_missing_its_ner_column(tmp_path):
-    path = write(tmp_path, "conll.txt", ["-DOCSTART- -X- -X- O", "", "EU NNP B-NP B-ORG",
-                                         "rejects VBZ B-VP", ""])  # fmt: skip
+    path = write(
+        tmp_path,
+        "conll.txt",
+        ["-DOCSTART- -X- -X- O", "", "EU NNP B-NP B-ORG", "rejects VBZ B-VP", ""],
+    )
     error = read_error(make_reader("conll2003"), path)
     assert_located(error, path, 4, "conll2003", "tags")
 
@@ -482,14 +496,18 @@ def test_jsonl_missing_input_field(tmp_path):
 
 
 def test_skip_invalid_skips_and_counts(tmp_path):
-    path = write(tmp_path, "rte.tsv", [
-        RTE_HEADER,
-        "1\tA b.\tC d.\tentailment",
-        "2\tA b.\tstray\tC d.\tentailment",
-        "3\tA b.\tC d.\tmaybe",
-        "4\t \tC d.\tentailment",
-        "5\tE f.\tG h.\tnot_entailment",
-    ])  # fmt: skip
+    path = write(
+        tmp_path,
+        "rte.tsv",
+        [
+            RTE_HEADER,
+            "1\tA b.\tC d.\tentailment",
+            "2\tA b.\tstray\tC d.\tentailment",
+            "3\tA b.\tC d.\tmaybe",
+            "4\t \tC d.\tentailment",
+            "5\tE f.\tG h.\tnot_entailment",
+        ],
+    )
     reader = make_reader("rte", skip_invalid=True)
     instances = list(reader.read(str(path)))
     assert [meta(i)["id"] for i in instances] == ["1", "5"]

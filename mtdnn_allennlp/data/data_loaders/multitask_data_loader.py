@@ -10,6 +10,7 @@ All randomness comes from `random.Random(seed + epoch)`, with the epoch counted 
 own iterations. allennlp's `--recover` replays the completed epochs' iterations, so a resumed
 run sees exactly the batches that an uninterrupted run would have seen.
 """
+
 import logging
 import random
 from typing import Dict, Iterator, List, Optional, Union
@@ -83,8 +84,11 @@ class MultiTaskDataLoader(DataLoader):
         self.drop_last = drop_last
         self.cuda_device: Optional[torch.device] = None
         if cuda_device is not None:
-            self.set_target_device(torch.device(cuda_device) if not isinstance(
-                cuda_device, torch.device) else cuda_device)
+            self.set_target_device(
+                torch.device(cuda_device)
+                if not isinstance(cuda_device, torch.device)
+                else cuda_device
+            )
         self.collator = DefaultDataCollator()
         self._instances: Optional[Dict[str, List[Instance]]] = None
         self._vocab: Optional[Vocabulary] = None

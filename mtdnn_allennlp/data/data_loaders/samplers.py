@@ -4,6 +4,7 @@ A sampler sees how many batches each task has and returns the epoch's sequence o
 The loader then takes each task's batches in (reshuffled) order, starting over when a task runs
 out, so any sequence is valid.
 """
+
 import random
 from typing import Dict, List, Optional
 

@@ -2,6 +2,7 @@
 
 Each reader only turns lines into `RawExample`s; `TaskReader` does the rest.
 """
+
 import csv
 import json
 from itertools import zip_longest
@@ -63,7 +64,9 @@ class GlueTsvReader(TaskReader):
                     continue
                 if width is not None and len(row) != width:
                     yield self._bad_row(
-                        path, line, f"{len(row)} columns where the header has {width}.",
+                        path,
+                        line,
+                        f"{len(row)} columns where the header has {width}.",
                         "a tab inside a text splits the row: remove it, or set "
                         "skip_invalid: true to skip such rows",
                     )
@@ -71,8 +74,11 @@ class GlueTsvReader(TaskReader):
                 too_far = [name for name, position in positions.items() if position >= len(row)]
                 if too_far:
                     yield self._bad_row(
-                        path, line, f"{len(row)} columns, too few for the field {too_far[0]}.",
-                        "check the row, or the reader's columns for this task", too_far[0],
+                        path,
+                        line,
+                        f"{len(row)} columns, too few for the field {too_far[0]}.",
+                        "check the row, or the reader's columns for this task",
+                        too_far[0],
                     )
                     continue
                 yield RawExample(line, {name: row[pos] for name, pos in positions.items()})
@@ -87,7 +93,10 @@ class GlueTsvReader(TaskReader):
             elif name not in OPTIONAL_FIELDS:
                 raise DataError(
                     f"the header has no column '{column}'.",
-                    file=str(path), line=1, task=self.task.name, field=name,
+                    file=str(path),
+                    line=1,
+                    task=self.task.name,
+                    field=name,
                     fix=f"the header is {header}; set the reader's columns.{name} to one of them",
                 )
         return positions
@@ -113,7 +122,8 @@ class GlueTsvReader(TaskReader):
         if named:
             raise DataError(
                 f"columns {named} are given by name, but header is false.",
-                file=str(path), task=self.task.name,
+                file=str(path),
+                task=self.task.name,
                 fix="give column positions (0, 1, ...) or set header: true",
             )
         return dict(self.columns)  # type: ignore[arg-type]
@@ -132,16 +142,20 @@ class SnliParallelReader(TaskReader):
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
         if not path.name.startswith("s1."):
             raise DataError(
-                "the SNLI reader needs the path of the s1.<split> file.", file=str(path),
-                task=self.task.name, fix="point the data path at s1.dev, s1.test, ...",
+                "the SNLI reader needs the path of the s1.<split> file.",
+                file=str(path),
+                task=self.task.name,
+                fix="point the data path at s1.dev, s1.test, ...",
             )
-        split = path.name[len("s1."):]
+        split = path.name[len("s1.") :]
         others = {name: path.with_name(f"{name}.{split}") for name in ("s2", "labels")}
-        for name, other in others.items():
+        for other in others.values():
             if not other.is_file():
                 raise DataError(
-                    f"the parallel file {other.name} is missing.", file=str(other),
-                    task=self.task.name, fix="keep s1, s2 and labels files side by side",
+                    f"the parallel file {other.name} is missing.",
+                    file=str(other),
+                    task=self.task.name,
+                    fix="keep s1, s2 and labels files side by side",
                 )
         handles = [open(p, encoding="utf-8") for p in (path, others["s2"], others["labels"])]
         names = [p.name for p in (path, *others.values())]
@@ -149,10 +163,12 @@ class SnliParallelReader(TaskReader):
             # zip_longest: zip would drop the line it read from the longer files before stopping.
             for line, texts in enumerate(zip_longest(*handles), start=1):
                 if None in texts:
-                    ended = [name for name, text in zip(names, texts) if text is None]
+                    ended = [name for name, text in zip(names, texts, strict=True) if text is None]
                     raise DataError(
                         f"the parallel files have different lengths ({ended} end after line "
-                        f"{line - 1}, the others go on).", file=str(path), task=self.task.name,
+                        f"{line - 1}, the others go on).",
+                        file=str(path),
+                        task=self.task.name,
                         fix="s1, s2 and labels must have one line per example each",
                     )
                 premise, hypothesis, label = texts
@@ -203,7 +219,9 @@ class ConllIobReader(TaskReader):
                 wanted = (self.token_column, self.tag_column)
                 if len(columns) < 2 or not all(-len(columns) <= c < len(columns) for c in wanted):
                     yield self._bad_row(
-                        path, line, f"'{text.strip()}' has no tag column.",
+                        path,
+                        line,
+                        f"'{text.strip()}' has no tag column.",
                         "write one token and its tag per line, sentences split by a blank line",
                         "tags",
                     )

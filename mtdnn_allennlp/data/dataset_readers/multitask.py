@@ -1,4 +1,5 @@
 """One reader for all the tasks of an experiment, built from their task definitions."""
+
 import json
 import logging
 from copy import deepcopy
@@ -76,7 +77,7 @@ class MultiTaskReader(DatasetReader):
         if task is None:
             raise ConfigurationError(
                 f"{where}no task given, and this model has {len(self.readers)} tasks: "
-                f"{sorted(self.readers)}. Name one with a \"task\" key."
+                f'{sorted(self.readers)}. Name one with a "task" key.'
             )
         if task not in self.readers:
             raise ConfigurationError(

@@ -6,6 +6,7 @@ text, unknown label, missing field), encodes it into word pieces, and builds the
 the multi-task loader and model expect. Bad rows raise a `DataError` naming the file, line,
 task and field; `skip_invalid: true` skips and counts them instead.
 """
+
 import logging
 import math
 import os
@@ -151,12 +152,19 @@ class TaskReader(DatasetReader):
         if self.truncated:
             logger.info(
                 "task %s: %d of %d examples in %s truncated to %d word pieces",
-                self.task.name, self.truncated, total, path, self.max_length,
+                self.task.name,
+                self.truncated,
+                total,
+                path,
+                self.max_length,
             )
         if self.skipped:
             logger.warning(
                 "task %s: skipped %d invalid rows of %d in %s (skip_invalid is on)",
-                self.task.name, self.skipped, total, path,
+                self.task.name,
+                self.skipped,
+                total,
+                path,
             )
 
     # --- one example ----------------------------------------------------------------------
@@ -179,7 +187,9 @@ class TaskReader(DatasetReader):
             encoded = self.pieces.encode_words(words)
             metadata.update(words=words, word_starts=encoded.word_starts, tags=tags)
             if tags is not None:
-                fields["label"] = self._tag_field(tags, words, encoded.word_starts, len(encoded.ids))
+                fields["label"] = self._tag_field(
+                    tags, words, encoded.word_starts, len(encoded.ids)
+                )
         else:
             premise = self._checked_text(premise, "premise")
             if task.data_format == "premise_and_one_hypothesis":
@@ -191,7 +201,9 @@ class TaskReader(DatasetReader):
         self.truncated += encoded.truncated
         tokens = [
             Token(text=piece, text_id=piece_id, type_id=type_id)
-            for piece, piece_id, type_id in zip(encoded.pieces, encoded.ids, encoded.type_ids)
+            for piece, piece_id, type_id in zip(
+                encoded.pieces, encoded.ids, encoded.type_ids, strict=True
+            )
         ]
         indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
         fields["tokens"] = TextField(tokens, {"tokens": indexer})
@@ -276,7 +288,7 @@ class TaskReader(DatasetReader):
             )
         # One label per word, on its first word piece; every other position carries no loss.
         targets = [IGNORE_INDEX] * length
-        for tag, start in zip(tags, word_starts):
+        for tag, start in zip(tags, word_starts, strict=True):
             index = self._index_of(self._label_name(tag, "tags"), "tags")
             if start >= 0:
                 targets[start] = index

@@ -4,6 +4,7 @@ A head is built from its task definition's `head` parameters, with the encoder's
 task definition passed in. It only maps vectors to outputs; the loss and metrics come from the
 task definition, in the model.
 """
+
 from typing import Optional
 
 import torch
