@@ -34,8 +34,9 @@ def _accuracy(m: "TaskMetrics") -> float:
 @metric("f1")
 def _f1(m: "TaskMetrics") -> float:
     # Binary tasks (MRPC): F1 of the last declared label; otherwise macro-F1.
-    average = "binary" if m.n_class == 2 else "macro"
-    return float(f1_score(m.gold, m.predictions, average=average, pos_label=m.n_class - 1))
+    if m.n_class == 2:
+        return float(f1_score(m.gold, m.predictions, average="binary", pos_label=1))
+    return float(f1_score(m.gold, m.predictions, average="macro"))
 
 
 @metric("macro_f1")
