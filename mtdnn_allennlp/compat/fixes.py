@@ -63,11 +63,9 @@ def run(module_name: str, when: str, module: types.ModuleType) -> None:
 def _version(package: str) -> Tuple[int, ...]:
     from importlib.metadata import version
 
-    parts = []
-    for piece in version(package).split("+")[0].split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
+    from mtdnn_allennlp.compat.check import _parse
+
+    return _parse(version(package))
 
 
 # --- stack check ------------------------------------------------------------------------------
