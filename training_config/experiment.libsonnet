@@ -6,11 +6,13 @@
 //   MTDNN_SEED     seed for python, numpy and torch (default: 2018)
 //   MTDNN_EPOCHS   epochs (default: 3)
 //   MTDNN_SMOKE=1  a quick check: 16 examples per file, one epoch
+//   MTDNN_TRAIN_EXAMPLES  train on a seeded random subset of N examples per task (0: all)
 local env = {
   encoder: std.extVar('MTDNN_ENCODER'),
   smoke: std.extVar('MTDNN_SMOKE') == '1',
   seed: std.parseInt(std.extVar('MTDNN_SEED')),
   epochs: std.parseInt(std.extVar('MTDNN_EPOCHS')),
+  train_examples: std.parseInt(std.extVar('MTDNN_TRAIN_EXAMPLES')),
 };
 
 local has(object, key) = std.objectHasAll(object, key);
@@ -43,13 +45,20 @@ local has(object, key) = std.objectHasAll(object, key);
     random_seed: env.seed,
     numpy_seed: env.seed,
     pytorch_seed: env.seed,
-    dataset_reader: {
+    local reader = {
       type: 'mtdnn_multitask',
       tasks: tasks,
       encoder: env.encoder,
       max_length: max_length,
       [if env.smoke then 'max_instances_per_task']: 16,
     } + reader_extra,
+    dataset_reader: reader + (
+      if env.train_examples > 0
+      then { sample_per_task: env.train_examples, sample_seed: env.seed }
+      else {}
+    ),
+    // Validation, `allennlp evaluate` and the predictor read whole files.
+    validation_dataset_reader: reader,
     train_data_path: { [t.name]: t.data.train for t in tasks },
     [if std.length(validated) > 0 then 'validation_data_path']: {
       [t.name]: t.data.dev

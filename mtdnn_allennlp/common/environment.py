@@ -27,6 +27,9 @@ DEFAULTS: Dict[str, str] = {
     "MTDNN_SEED": "2018",
     # Training epochs, where a config does not fix them.
     "MTDNN_EPOCHS": "3",
+    # Train on a seeded random subset of this many examples per task ("0": all of them).
+    # Validation always reads whole dev sets.
+    "MTDNN_TRAIN_EXAMPLES": "0",
 }
 
 _original_environment_variables = allennlp_params._environment_variables

@@ -585,3 +585,34 @@ def test_multitask_reader_per_task_settings():
     instance = reader.text_to_instance(task="sst2", premise="a fine film", label="1")
     assert texts(instance) == ["[CLS]", *tokenizer().tokenize("a fine film"), "[SEP]"]
     assert label_of(instance) == 1
+
+
+# --- subsets --------------------------------------------------------------------------------
+
+
+def test_sample_size_takes_a_seeded_subset_in_file_order():
+    path = DATA / "glue" / "RTE" / "dev.tsv"
+    all_ids = [meta(i)["id"] for i in make_reader("rte").read(str(path))]
+
+    def sampled(seed: int) -> List[str]:
+        reader = make_reader("rte", sample_size=10, sample_seed=seed)
+        return [meta(i)["id"] for i in reader.read(str(path))]
+
+    first, again, other = sampled(1), sampled(1), sampled(2)
+    assert len(first) == 10 and len(set(first)) == 10
+    assert first == again
+    assert first != other
+    assert set(first) <= set(all_ids)
+    assert first == [i for i in all_ids if i in set(first)]  # file order kept
+    assert first != all_ids[:10]  # not simply the head of the file
+
+
+def test_sample_size_larger_than_the_file_reads_everything():
+    path = DATA / "glue" / "RTE" / "dev.tsv"
+    reader = make_reader("rte", sample_size=10_000)
+    assert len(list(reader.read(str(path)))) == 32
+
+
+def test_sample_size_below_one_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="sample_size"):
+        make_reader("rte", sample_size=0)

@@ -34,6 +34,10 @@ class MultiTaskReader(DatasetReader):
         Read at most this many examples of each file (quick runs).
     skip_invalid : `bool`, optional (default = `False`)
         Skip and count bad rows instead of stopping with an error at the first.
+    sample_per_task : `int`, optional
+        Read a seeded random subset of this many examples of each file (training on subsets).
+        Configs set it on the training reader only, so validation sees whole dev sets.
+    sample_seed : `int`, optional (default = `0`)
     """
 
     def __init__(
@@ -44,6 +48,8 @@ class MultiTaskReader(DatasetReader):
         max_length_per_task: Optional[Dict[str, int]] = None,
         max_instances_per_task: Optional[int] = None,
         skip_invalid: bool = False,
+        sample_per_task: Optional[int] = None,
+        sample_seed: int = 0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -63,6 +69,8 @@ class MultiTaskReader(DatasetReader):
                 max_length=(max_length_per_task or {}).get(task.name, max_length),
                 skip_invalid=skip_invalid,
                 max_instances=max_instances_per_task,
+                sample_size=sample_per_task,
+                sample_seed=sample_seed,
             )
             if not isinstance(reader, TaskReader):
                 raise ConfigurationError(

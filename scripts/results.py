@@ -1,0 +1,196 @@
+"""Runs the experiments behind docs/results.md through the stock CLI, and tabulates them.
+
+    python scripts/results.py run mtl --jobs 2      # train every run of a group not yet done
+    python scripts/results.py table mtl             # markdown table + docs/results/mtl.json
+
+Each run is `allennlp train <config> -s results/<group>/<row>/seed<N>` with the environment the
+configs read (MTDNN_DATA, MTDNN_SEED, MTDNN_EPOCHS, MTDNN_TRAIN_EXAMPLES). The exact command is
+saved beside the run and printed in the table. Figures in the table are read from each run's
+metrics.json (the best epoch by the config's validation_metric), never typed in by hand.
+A finished run (metrics.json present) is not run again, so an interrupted `run` resumes.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+SUMMARIES = ROOT / "docs" / "results"
+ALLENNLP = str(Path(sys.executable).parent / "allennlp")
+
+
+@dataclass
+class Row:
+    name: str
+    config: str
+    # (task, metric) pairs reported in the table, read as best_validation_<task>_<metric>.
+    report: Sequence[Tuple[str, str]]
+    env: Dict[str, str] = field(default_factory=dict)
+    seeds: Sequence[int] = (1,)
+
+
+# Train subsets and epochs are shared by a group so its rows compare like with like.
+GROUPS: Dict[str, Dict] = {
+    "mtl": {
+        "env": {"MTDNN_TRAIN_EXAMPLES": "800", "MTDNN_EPOCHS": "2"},
+        "rows": [
+            Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3)),
+            Row("rte+snli", "glue/rte_snli.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3)),
+            Row("mrpc", "glue/mrpc.jsonnet", [("mrpc", "accuracy"), ("mrpc", "f1")]),
+            Row("stsb", "glue/stsb.jsonnet", [("stsb", "pearson"), ("stsb", "spearman")]),
+            Row("cola", "glue/cola.jsonnet", [("cola", "mcc")]),
+            Row("sst2", "glue/sst2.jsonnet", [("sst2", "accuracy")]),
+            Row(
+                "glue-mtl (6 GLUE + snli)",
+                "glue/mtdnn.jsonnet",
+                [
+                    ("rte", "accuracy"),
+                    ("mrpc", "accuracy"),
+                    ("mrpc", "f1"),
+                    ("stsb", "pearson"),
+                    ("stsb", "spearman"),
+                    ("cola", "mcc"),
+                    ("sst2", "accuracy"),
+                    ("wnli", "accuracy"),
+                ],
+            ),
+        ],
+    },
+    "ner": {
+        "env": {"MTDNN_TRAIN_EXAMPLES": "1000", "MTDNN_EPOCHS": "2"},
+        "rows": [
+            Row("conll2003", "ner/conll2003.jsonnet", [("conll2003", "span_f1")]),
+            Row("ncbi_disease", "biomedical/ncbi_disease.jsonnet", [("ncbi_disease", "span_f1")]),
+            Row(
+                "conll2003+ncbi_disease",
+                "ner/ner_mtl.jsonnet",
+                [("conll2003", "span_f1"), ("ncbi_disease", "span_f1")],
+            ),
+        ],
+    },
+}
+
+
+def data_root() -> str:
+    return os.environ.get("MTDNN_DATA") or str((ROOT.parent / "shared" / "data").resolve())
+
+
+def run_env(group: str, row: Row, seed: int) -> Dict[str, str]:
+    env = {"MTDNN_DATA": data_root(), "MTDNN_SEED": str(seed)}
+    env.update(GROUPS[group]["env"])
+    env.update(row.env)
+    return env
+
+
+def run_dir(group: str, row: Row, seed: int) -> Path:
+    slug = row.name.split(" ")[0].replace("+", "_")
+    return RESULTS / group / slug / f"seed{seed}"
+
+
+def command(group: str, row: Row, seed: int) -> List[str]:
+    return [
+        "allennlp",
+        "train",
+        f"training_config/{row.config}",
+        "-s",
+        str(run_dir(group, row, seed).relative_to(ROOT)),
+        "--include-package",
+        "mtdnn_allennlp",
+    ]
+
+
+def shown(group: str, row: Row, seed: int) -> str:
+    env = run_env(group, row, seed)
+    env["MTDNN_DATA"] = "../shared/data" if env["MTDNN_DATA"] == data_root() else env["MTDNN_DATA"]
+    assignments = " ".join(f"{key}={value}" for key, value in sorted(env.items()))
+    return f"{assignments} {shlex.join(command(group, row, seed))}"
+
+
+def train_one(group: str, row: Row, seed: int, threads: int) -> str:
+    out = run_dir(group, row, seed)
+    if (out / "metrics.json").is_file():
+        return f"done before: {out}"
+    if out.exists():  # an interrupted run: start it again from scratch
+        subprocess.run(["rm", "-rf", str(out)], check=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, **run_env(group, row, seed))
+    env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), HF_HUB_OFFLINE="1")
+    cmd = [ALLENNLP] + command(group, row, seed)[1:]
+    started = time.time()
+    log = out.parent / f"seed{seed}.log"
+    with open(log, "w") as handle:
+        code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    if code != 0:
+        return f"FAILED ({code}) after {time.time() - started:.0f}s: {out}, see {log}"
+    (out / "command.txt").write_text(shown(group, row, seed) + "\n")
+    return f"{time.time() - started:.0f}s: {out}"
+
+
+def run(group: str, jobs: int, only: Sequence[str]) -> None:
+    rows = [r for r in GROUPS[group]["rows"] if not only or r.name.split(" ")[0] in only]
+    plan = [(row, seed) for row in rows for seed in row.seeds]
+    threads = max(1, (os.cpu_count() or 2) // jobs)
+    with ThreadPoolExecutor(jobs) as pool:
+        for message in pool.map(lambda item: train_one(group, *item, threads), plan):
+            print(message, flush=True)
+
+
+def figures(group: str, row: Row) -> Dict[str, List[float]]:
+    values: Dict[str, List[float]] = {}
+    for seed in row.seeds:
+        path = run_dir(group, row, seed) / "metrics.json"
+        if not path.is_file():
+            continue
+        metrics = json.loads(path.read_text())
+        for task, metric in row.report:
+            key = f"best_validation_{task}_{metric}"
+            values.setdefault(f"{task} {metric}", []).append(100 * metrics[key])
+    return values
+
+
+def table(group: str) -> None:
+    summary = []
+    print("| run | seeds | figures (dev, x100; mean ± sd over seeds) | command (seed shown) |")
+    print("|---|---|---|---|")
+    for row in GROUPS[group]["rows"]:
+        values = figures(group, row)
+        if not values:
+            continue
+        seeds = len(next(iter(values.values())))
+        parts = []
+        for name, numbers in values.items():
+            mean = statistics.mean(numbers)
+            spread = f" ± {statistics.stdev(numbers):.1f}" if len(numbers) > 1 else ""
+            parts.append(f"{name} {mean:.1f}{spread}")
+        cmd = shown(group, row, row.seeds[0])
+        print(f"| {row.name} | {seeds} | {'; '.join(parts)} | `{cmd}` |")
+        summary.append({"run": row.name, "config": row.config, "figures": values, "command": cmd})
+    SUMMARIES.mkdir(parents=True, exist_ok=True)
+    (SUMMARIES / f"{group}.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["run", "table"])
+    parser.add_argument("group", choices=sorted(GROUPS))
+    parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
+    parser.add_argument("--only", nargs="*", default=[], help="row names to run")
+    args = parser.parse_args()
+    if args.action == "run":
+        run(args.group, args.jobs, args.only)
+    else:
+        table(args.group)
+
+
+if __name__ == "__main__":
+    main()
