@@ -184,6 +184,8 @@ def test_missing_data_file_names_the_file_and_the_variable(tmp_path):
     assert result.returncode != 0
     assert str(tmp_path / "nowhere" / "glue/RTE/train.tsv") in result.stderr
     assert "data file not found" in result.stderr and "MTDNN_DATA" in result.stderr
+    # Nothing half-written is left behind, so the same command works once MTDNN_DATA is fixed.
+    assert not (tmp_path / "run").exists()
 
 
 def test_make_demo_inputs_cover_every_demo_task():

@@ -321,3 +321,51 @@ def _assert_allclose(actual, expected, rtol=None, atol=None, equal_nan=True, msg
 def use_assert_close_in_testing(module: types.ModuleType) -> None:
     """Replaces the deprecated torch.testing.assert_allclose in allennlp's test helpers."""
     module.assert_allclose = _assert_allclose
+
+
+# --- 11. a failed start leaves a half-written serialization dir --------------------------------
+# Not a stack problem: project policy. allennlp creates the serialization dir (config.json, logs)
+# before it reads any data, so a run that stops on bad input leaves a dir that looks like a run
+# and that blocks the same command from being run again once the input is fixed.
+
+_CHECKPOINT_PATTERNS = ("model_state_e*.th", "training_state_e*.th", "best.th", "model.tar.gz")
+
+
+def _holds_a_checkpoint(directory: str) -> bool:
+    from pathlib import Path
+
+    return any(any(Path(directory).glob(pattern)) for pattern in _CHECKPOINT_PATTERNS)
+
+
+@fix("remove_failed_run_dir", ("allennlp.commands.train",), "after", lambda: True)
+def remove_serialization_dir_of_a_failed_start(module: types.ModuleType) -> None:
+    """Removes the serialization dir a new run made when it stops on bad config or data."""
+    import functools
+    import os
+    import shutil
+
+    from allennlp.common.checks import ConfigurationError
+
+    original = module.train_model
+
+    @functools.wraps(original)
+    def train_model(params, serialization_dir, *args, **kwargs):
+        recover = kwargs.get("recover", args[0] if args else False)
+        force = kwargs.get("force", args[1] if len(args) > 1 else False)
+        existed = os.path.isdir(serialization_dir) and bool(os.listdir(serialization_dir))
+        ours = not recover and (force or not existed)
+        try:
+            return original(params, serialization_dir, *args, **kwargs)
+        except ConfigurationError:
+            if (
+                ours
+                and os.path.isdir(serialization_dir)
+                and not _holds_a_checkpoint(serialization_dir)
+            ):
+                shutil.rmtree(serialization_dir, ignore_errors=True)
+                logger.error(
+                    "removed %s: the run stopped before its first checkpoint", serialization_dir
+                )
+            raise
+
+    module.train_model = train_model
