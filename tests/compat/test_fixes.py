@@ -58,7 +58,7 @@ def environment(armed: bool, python_path: str = "") -> Dict[str, str]:
 def run_python(args: List[str], env: Dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     # cwd is an empty folder: the allennlp CLI reads .allennlp_plugins from the current folder.
     return subprocess.run(
-        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=1200, check=False
     )
 
 
