@@ -114,7 +114,7 @@ class OnnxPredictor:
         elif spec["task_type"] == "classification":
             probabilities = _softmax(output.astype(np.float64))
             result["label"] = spec["labels"][int(probabilities.argmax())]
-            result["probabilities"] = dict(zip(spec["labels"], probabilities.tolist()))
+            result["probabilities"] = dict(zip(spec["labels"], probabilities.tolist(), strict=True))
         else:
             starts: Dict[int, int] = {}
             for position, word in enumerate(encoding.word_ids):

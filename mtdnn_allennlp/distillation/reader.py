@@ -4,7 +4,6 @@ targets by (task, example id)."""
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Set, Union
 
 import torch
-
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance
 from allennlp.data.fields import TensorField
