@@ -10,7 +10,9 @@ batch 1 and 32), and dev scores.
 Without archives, the models are built untrained from the distillation configs' encoders (the
 MiniLM teacher, the 2-layer student, the BiLSTM student): parameter counts and speed do not
 depend on training. With archives, dev scores are read from the `metrics.json` each training
-run wrote next to its archive (the best epoch's validation metrics).
+run wrote next to its archive (the best epoch's validation metrics): each task's main metric,
+and the model's average (each task's metrics averaged, then the tasks), which "dev kept" divides
+by the teacher's.
 
 Speed is measured interleaved: each repetition times every model and backend in turn, so load
 from other processes on the machine falls on all of them alike; medians are reported. Inputs
@@ -83,6 +85,9 @@ def from_archive(path: str) -> Tuple[Model, MultiTaskReader, Dict[str, float]]:
             key = f"best_validation_{task}_{MAIN_METRIC.get(task, 'accuracy')}"
             if key in metrics:
                 scores[task] = metrics[key]
+        if "best_validation_average" in metrics:
+            # The model's summary: each task's metrics averaged, then the tasks averaged.
+            scores["average"] = metrics["best_validation_average"]
     return archive.model, archive.validation_dataset_reader, scores
 
 
@@ -214,8 +219,6 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                     "examples_per_s": size / median,
                 }
         row["dev"] = scores
-        if all(task in scores for task in GLUE4):
-            row["dev"]["average"] = statistics.mean(scores[task] for task in GLUE4)
         results["models"][name] = row
     teacher_row = results["models"]["teacher"]
     for row in results["models"].values():
@@ -245,7 +248,7 @@ def table(results: Dict[str, Any]) -> str:
     for name, row in results["models"].items():
         cells = [name, f"{row['parameters'] / 1e6:.1f}"]
         cells += [f"{row['speed'][key]['latency_ms']:.1f}" for key in keys]
-        cells += [f"{row['speed'][key]['examples_per_s']:.0f}" for key in keys]
+        cells += [f"{row['speed'][key]['examples_per_s']:.3g}" for key in keys]
         cells.append(f"{row['speedup_vs_teacher']['onnxruntime_b32']:.2f}x")
         cells.append(f"{row['dev']['average']:.4f}" if "average" in row["dev"] else "-")
         cells.append(f"{row['dev_kept']:.1%}" if "dev_kept" in row else "-")

@@ -24,9 +24,14 @@ mkdir -p "$OUT"
 
 teachers=()
 for seed in $TEACHER_SEEDS; do
-  echo "== 1. multi-task teacher, seed $seed"
-  MTDNN_SEED=$seed "$ALLENNLP" train "$CONFIGS/teacher_glue4.jsonnet" \
-    -s "$OUT/teacher_seed$seed" "${PLUGIN[@]}"
+  if [ -f "$OUT/teacher_seed$seed/model.tar.gz" ]; then
+    # A second student (STUDENT=...) reuses the teachers of an earlier run.
+    echo "== 1. multi-task teacher, seed $seed: already trained, reused"
+  else
+    echo "== 1. multi-task teacher, seed $seed"
+    MTDNN_SEED=$seed "$ALLENNLP" train "$CONFIGS/teacher_glue4.jsonnet" \
+      -s "$OUT/teacher_seed$seed" "${PLUGIN[@]}"
+  fi
   teachers+=("$OUT/teacher_seed$seed/model.tar.gz")
 done
 
