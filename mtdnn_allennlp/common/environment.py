@@ -30,6 +30,8 @@ DEFAULTS: Dict[str, str] = {
     # Train on a seeded random subset of this many examples per task ("0": all of them).
     # Validation always reads whole dev sets.
     "MTDNN_TRAIN_EXAMPLES": "0",
+    # The teachers' soft targets that distillation students train on (docs/distillation.md).
+    "MTDNN_SOFT_TARGETS": str(FIXTURES_ROOT / "distillation" / "glue4_soft_targets.jsonl"),
 }
 
 _original_environment_variables = allennlp_params._environment_variables

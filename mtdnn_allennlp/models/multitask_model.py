@@ -35,6 +35,13 @@ class MultiTaskModel(Model):
         The tasks, each with its own head, loss and metrics.
     initializer : `InitializerApplicator`, optional
         Applied to the heads only: the encoder keeps its pretrained weights.
+    hard_loss_weight : `float`, optional (default = `0.5`)
+    soft_loss_weight : `float`, optional (default = `0.5`)
+        Knowledge distillation (docs/distillation.md): for a batch with soft targets (the
+        `mtdnn_distillation` reader adds them), a task's loss is `hard_loss_weight` times its
+        loss against the gold labels plus `soft_loss_weight` times its `kd_loss` against the
+        teachers' targets; the paper's average by default. Batches without soft targets use
+        the hard loss alone.
     """
 
     default_predictor = "mtdnn"
@@ -45,9 +52,14 @@ class MultiTaskModel(Model):
         encoder: SharedEncoder,
         tasks: List[TaskDefinition],
         initializer: InitializerApplicator = InitializerApplicator(),
+        hard_loss_weight: float = 0.5,
+        soft_loss_weight: float = 0.5,
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
+        self.hard_loss_weight = hard_loss_weight
+        self.soft_loss_weight = soft_loss_weight
+        self.kd_losses = torch.nn.ModuleDict()
         self.encoder = encoder
         self.tasks = {task.name: task for task in tasks}
         self.heads = torch.nn.ModuleDict()
@@ -58,6 +70,7 @@ class MultiTaskModel(Model):
                 Params(deepcopy(task.head)), input_dim=encoder.hidden_size, task=task
             )
             self.losses[task.name] = task.build_loss("loss")
+            self.kd_losses[task.name] = task.build_loss("kd_loss")
             check_metric_names(task.name, task.metrics)
             self.metrics[task.name] = TaskMetrics(task.metrics, task.n_class)
         initializer(self.heads)
@@ -80,6 +93,8 @@ class MultiTaskModel(Model):
         task: List[str],
         label: Optional[torch.Tensor] = None,
         metadata: Optional[List[Dict[str, Any]]] = None,
+        soft_target: Optional[torch.Tensor] = None,
+        soft_target_mask: Optional[torch.Tensor] = None,
     ) -> Dict[str, Any]:
         name = self.task_of(task)
         pieces = tokens["tokens"]
@@ -88,7 +103,11 @@ class MultiTaskModel(Model):
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
         if label is not None:
             definition = self.tasks[name]
-            loss = self.losses[name](logits, label) * definition.loss_weight
+            loss = self.losses[name](logits, label)
+            if soft_target is not None:
+                kd_loss = self.kd_losses[name](logits, soft_target, soft_target_mask)
+                loss = self.hard_loss_weight * loss + self.soft_loss_weight * kd_loss
+            loss = loss * definition.loss_weight
             output["loss"] = loss
             self._update_metrics(name, logits.detach(), label, metadata or [], loss.item())
         return output

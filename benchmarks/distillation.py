@@ -1,0 +1,260 @@
+"""Teacher vs students, side by side in one run: parameters, CPU speed (PyTorch and ONNX Runtime,
+batch 1 and 32), and dev scores.
+
+    PYTHONPATH=. python benchmarks/distillation.py --quick
+    PYTHONPATH=. python benchmarks/distillation.py \
+        --teacher runs/teacher_seed1/model.tar.gz \
+        --student small_transformer=runs/student_small_transformer/model.tar.gz \
+        --student bilstm=runs/student_bilstm/model.tar.gz --output bench.json
+
+Without archives, the models are built untrained from the distillation configs' encoders (the
+MiniLM teacher, the 2-layer student, the BiLSTM student): parameter counts and speed do not
+depend on training. With archives, dev scores are read from the `metrics.json` each training
+run wrote next to its archive (the best epoch's validation metrics): each task's main metric,
+and the model's average (each task's metrics averaged, then the tasks), which "dev kept" divides
+by the teacher's.
+
+Speed is measured interleaved: each repetition times every model and backend in turn, so load
+from other processes on the machine falls on all of them alike; medians are reported. Inputs
+are the first examples of a dev file (RTE by default, read with the model's own reader).
+"""
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from allennlp.common import Params
+from allennlp.common.util import import_module_and_submodules
+from allennlp.data import Batch, DatasetReader, Vocabulary
+from allennlp.models import Model
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import_module_and_submodules("mtdnn_allennlp")
+
+from mtdnn_allennlp.common.environment import setting  # noqa: E402
+from mtdnn_allennlp.data.dataset_readers import MultiTaskReader  # noqa: E402
+from mtdnn_allennlp.distillation.export import export_model  # noqa: E402
+
+logger = logging.getLogger("benchmark")
+GLUE4 = ["rte", "mrpc", "stsb", "sst2"]
+# The main metric of each task, whose dev value the comparison averages.
+MAIN_METRIC = {"rte": "accuracy", "mrpc": "accuracy", "stsb": "pearson", "sst2": "accuracy"}
+
+
+def _tasks(names: List[str]) -> List[Dict[str, Any]]:
+    import _jsonnet
+
+    library = json.loads(
+        _jsonnet.evaluate_file(
+            str(ROOT / "training_config" / "tasks.libsonnet"),
+            ext_vars={"MTDNN_DATA": setting("MTDNN_DATA")},
+        )
+    )
+    return [library[name] for name in names]
+
+
+def untrained(encoder: Dict[str, Any], encoder_name: str) -> Tuple[Model, MultiTaskReader]:
+    model = Model.from_params(
+        vocab=Vocabulary(),
+        params=Params({"type": "mtdnn", "encoder": encoder, "tasks": _tasks(GLUE4)}),
+    )
+    reader = DatasetReader.from_params(
+        Params({"type": "mtdnn_multitask", "tasks": _tasks(GLUE4), "encoder": encoder_name})
+    )
+    return model, reader
+
+
+def from_archive(path: str) -> Tuple[Model, MultiTaskReader, Dict[str, float]]:
+    from allennlp.models.archival import load_archive
+
+    archive = load_archive(path)
+    metrics_file = Path(path).parent / "metrics.json"
+    scores: Dict[str, float] = {}
+    if metrics_file.is_file():
+        metrics = json.loads(metrics_file.read_text())
+        for task in archive.model.tasks:
+            key = f"best_validation_{task}_{MAIN_METRIC.get(task, 'accuracy')}"
+            if key in metrics:
+                scores[task] = metrics[key]
+        if "best_validation_average" in metrics:
+            # The model's summary: each task's metrics averaged, then the tasks averaged.
+            scores["average"] = metrics["best_validation_average"]
+    return archive.model, archive.validation_dataset_reader, scores
+
+
+def parameter_count(model: Model) -> int:
+    return sum(parameter.numel() for parameter in model.parameters())
+
+
+def batches(reader: MultiTaskReader, task: str, path: str, size: int, count: int) -> List[Dict]:
+    instances = []
+    for instance in reader.read_task(task, path):
+        instances.append(instance)
+        if len(instances) >= size * count:
+            break
+    while len(instances) < size * count:  # a small dev file (the fixtures) is cycled
+        instances.extend(instances[: size * count - len(instances)])
+    out = []
+    for start in range(0, len(instances), size):
+        batch = Batch(instances[start : start + size])
+        batch.index_instances(Vocabulary())
+        out.append(batch.as_tensor_dict())
+    return out
+
+
+def time_torch(model: Model, tensors: List[Dict]) -> List[float]:
+    seconds = []
+    with torch.no_grad():
+        for batch in tensors:
+            start = time.perf_counter()
+            model(tokens=batch["tokens"], task=batch["task"])
+            seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def onnx_inputs(tensors: List[Dict], names: List[str]) -> List[Dict[str, np.ndarray]]:
+    feeds = []
+    for batch in tensors:
+        pieces = batch["tokens"]["tokens"]
+        feed = {
+            "input_ids": pieces["token_ids"].numpy().astype(np.int64),
+            "attention_mask": pieces["mask"].numpy().astype(np.int64),
+            "token_type_ids": pieces["type_ids"].numpy().astype(np.int64),
+        }
+        feeds.append({name: value for name, value in feed.items() if name in names})
+    return feeds
+
+
+def time_onnx(session, task: str, feeds: List[Dict[str, np.ndarray]]) -> List[float]:
+    seconds = []
+    for feed in feeds:
+        start = time.perf_counter()
+        session.run([task], feed)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--teacher", help="teacher archive (default: untrained MiniLM MT-DNN)")
+    parser.add_argument("--student", action="append", default=[], help="NAME=ARCHIVE (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="few repetitions and batches")
+    parser.add_argument("--task", default="rte", help="the task whose dev inputs are timed")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for both runtimes")
+    parser.add_argument("--repetitions", type=int, default=None)
+    parser.add_argument("--output", help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(args.threads)
+    import onnxruntime
+
+    encoder_name = setting("MTDNN_ENCODER")
+    models: Dict[str, Tuple[Model, MultiTaskReader, Dict[str, float]]] = {}
+    if args.teacher:
+        models["teacher"] = from_archive(args.teacher)
+    else:
+        teacher = {"type": "transformer", "model_name": encoder_name}
+        models["teacher"] = (*untrained(teacher, encoder_name), {})
+    if args.student:
+        for spec in args.student:
+            name, _, path = spec.partition("=")
+            models[name] = from_archive(path)
+    else:
+        small = {"type": "transformer_student", "model_name": encoder_name, "num_layers": 2}
+        bilstm = {"type": "bilstm", "vocab_from": encoder_name, "lstm_size": 256}
+        models["small_transformer"] = (*untrained(small, encoder_name), {})
+        models["bilstm"] = (*untrained(bilstm, encoder_name), {})
+
+    repetitions = args.repetitions or (3 if args.quick else 7)
+    counts = {1: 8 if args.quick else 32, 32: 2 if args.quick else 4}
+    dev = str(Path(setting("MTDNN_DATA")) / _dev_relative(args.task))
+    workdir = Path(tempfile.mkdtemp(prefix="kd_bench_"))
+    sessions, inputs = {}, {}
+    for name, (model, reader, _) in models.items():
+        model.eval()
+        folder = export_model(model, reader, str(workdir / name))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = args.threads
+        options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(
+            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        sessions[name] = session
+        input_names = [each.name for each in session.get_inputs()]
+        inputs[name] = {}
+        for size, count in counts.items():
+            tensors = batches(reader, args.task, dev, size, count)
+            inputs[name][size] = (tensors, onnx_inputs(tensors, input_names))
+        # Warm-up: first calls allocate and pick kernels.
+        time_torch(model, inputs[name][1][0][:2])
+        time_onnx(session, args.task, inputs[name][1][1][:2])
+
+    timings: Dict[Tuple[str, str, int], List[float]] = {}
+    for _ in range(repetitions):
+        for name, (model, _, _) in models.items():
+            for size in counts:
+                tensors, feeds = inputs[name][size]
+                timings.setdefault((name, "pytorch", size), []).extend(time_torch(model, tensors))
+                timings.setdefault((name, "onnxruntime", size), []).extend(
+                    time_onnx(sessions[name], args.task, feeds)
+                )
+
+    results: Dict[str, Any] = {"task_timed": args.task, "threads": args.threads, "models": {}}
+    for name, (model, _, scores) in models.items():
+        row: Dict[str, Any] = {"parameters": parameter_count(model), "speed": {}}
+        for backend in ("pytorch", "onnxruntime"):
+            for size in counts:
+                median = statistics.median(timings[(name, backend, size)])
+                row["speed"][f"{backend}_b{size}"] = {
+                    "latency_ms": 1000 * median,
+                    "examples_per_s": size / median,
+                }
+        row["dev"] = scores
+        results["models"][name] = row
+    teacher_row = results["models"]["teacher"]
+    for row in results["models"].values():
+        row["speedup_vs_teacher"] = {
+            key: row["speed"][key]["examples_per_s"] / teacher_row["speed"][key]["examples_per_s"]
+            for key in row["speed"]
+        }
+        if "average" in row["dev"] and "average" in teacher_row["dev"]:
+            row["dev_kept"] = row["dev"]["average"] / teacher_row["dev"]["average"]
+    print(table(results))
+    if args.output:
+        Path(args.output).write_text(json.dumps(results, indent=2))
+    return results
+
+
+def _dev_relative(task: str) -> str:
+    folders = {"rte": "RTE", "mrpc": "MRPC", "stsb": "STS-B", "sst2": "SST-2"}
+    return f"glue/{folders[task]}/dev.tsv"
+
+
+def table(results: Dict[str, Any]) -> str:
+    keys = ["pytorch_b1", "onnxruntime_b1", "pytorch_b32", "onnxruntime_b32"]
+    head = ["model", "params (M)"]
+    head += [f"{key} ms" for key in keys] + [f"{key} ex/s" for key in keys]
+    head += ["speedup b32 (ort)", "dev avg", "dev kept"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in results["models"].items():
+        cells = [name, f"{row['parameters'] / 1e6:.1f}"]
+        cells += [f"{row['speed'][key]['latency_ms']:.1f}" for key in keys]
+        cells += [f"{row['speed'][key]['examples_per_s']:.3g}" for key in keys]
+        cells.append(f"{row['speedup_vs_teacher']['onnxruntime_b32']:.2f}x")
+        cells.append(f"{row['dev']['average']:.4f}" if "average" in row["dev"] else "-")
+        cells.append(f"{row['dev_kept']:.1%}" if "dev_kept" in row else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""`allennlp soft-targets` and `allennlp ensemble-soft-targets`: teachers' outputs for distillation.
+
+    allennlp soft-targets TEACHER.tar.gz[,TEACHER2.tar.gz...] TRAIN_PATHS --output-file F
+    allennlp ensemble-soft-targets A.jsonl B.jsonl ... --output-file F
+
+TRAIN_PATHS is what `allennlp evaluate` takes: a JSON {task: file} mapping, or one file for a
+single-task model. Several archives are an ensemble: their outputs are averaged.
+"""
+
+import argparse
+import logging
+
+from allennlp.commands.subcommand import Subcommand
+
+logger = logging.getLogger(__name__)
+
+
+@Subcommand.register("soft-targets")
+class SoftTargets(Subcommand):
+    def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
+        description = (
+            "Write each training example's teacher outputs (class probabilities, scores, "
+            "per-word tag distributions), keyed by task and example id, for distillation. "
+            "Several comma-separated archives are averaged (an ensemble)."
+        )
+        subparser = parser.add_parser(self.name, description=description, help=description)
+        subparser.add_argument("archive_files", help="teacher archive(s), comma-separated")
+        subparser.add_argument(
+            "input_file", help='a JSON {"task": "train file"} mapping, or one file'
+        )
+        subparser.add_argument("--output-file", required=True, help="the JSONL file to write")
+        subparser.add_argument("--batch-size", type=int, default=64)
+        subparser.add_argument("--cuda-device", type=int, default=-1)
+        subparser.add_argument(
+            "--per-teacher-dir",
+            default=None,
+            help="also write each teacher's own outputs here (teacher_0.jsonl, ...)",
+        )
+        subparser.set_defaults(func=_soft_targets)
+        return subparser
+
+
+@Subcommand.register("ensemble-soft-targets")
+class EnsembleSoftTargets(Subcommand):
+    def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
+        description = (
+            "Average soft-target files of several teachers (made by `soft-targets`): "
+            "probabilities and scores, example by example."
+        )
+        subparser = parser.add_parser(self.name, description=description, help=description)
+        subparser.add_argument("soft_target_files", nargs="+")
+        subparser.add_argument("--output-file", required=True)
+        subparser.set_defaults(func=_ensemble)
+        return subparser
+
+
+def _soft_targets(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from mtdnn_allennlp.distillation.soft_targets import (
+        average_records,
+        teacher_records,
+        write_records,
+    )
+
+    archives = [each for each in args.archive_files.split(",") if each]
+    teachers = []
+    for index, archive in enumerate(archives):
+        logger.info("soft targets from teacher %d: %s", index, archive)
+        records = teacher_records(archive, args.input_file, args.batch_size, args.cuda_device)
+        if args.per_teacher_dir:
+            write_records(records, str(Path(args.per_teacher_dir) / f"teacher_{index}.jsonl"))
+        teachers.append(records)
+    averaged = average_records(teachers, archives)
+    write_records(averaged, args.output_file)
+    logger.info(
+        "wrote soft targets of %d examples, averaged over %d teacher(s), to %s",
+        len(averaged),
+        len(archives),
+        args.output_file,
+    )
+
+
+def _ensemble(args: argparse.Namespace) -> None:
+    from mtdnn_allennlp.distillation.soft_targets import (
+        average_records,
+        read_records,
+        write_records,
+    )
+
+    teachers = []
+    for file in args.soft_target_files:
+        records = read_records(file)
+        for record in records.values():
+            record.pop("_line", None)
+        teachers.append(records)
+    write_records(average_records(teachers, args.soft_target_files), args.output_file)

@@ -1,0 +1,121 @@
+"""Export a trained model to a folder that runs with onnxruntime alone (see predict_onnx.py)."""
+
+import json
+import logging
+import shutil
+import warnings
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import torch
+from allennlp.common.checks import ConfigurationError
+
+from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
+from mtdnn_allennlp.models.heads.task_head import (
+    ClassificationHead,
+    RegressionHead,
+    SequenceLabelingHead,
+)
+
+logger = logging.getLogger(__name__)
+
+# Heads whose forward is plain tensor algebra the ONNX exporter traces exactly. A new head type
+# is added here once an export round trip test covers it.
+SUPPORTED_HEADS = (ClassificationHead, RegressionHead, SequenceLabelingHead)
+INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
+OPSET = 17
+
+
+class AllHeads(torch.nn.Module):
+    """Encoder once, then every task's head: one graph output per task, named after it."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.encoder = model.encoder
+        self.names: List[str] = list(model.heads.keys())
+        self.heads = torch.nn.ModuleList([model.heads[name] for name in self.names])
+
+    def forward(self, input_ids, attention_mask, token_type_ids) -> Tuple[torch.Tensor, ...]:
+        encoded = self.encoder(input_ids, attention_mask, token_type_ids)
+        return tuple(head(encoded, attention_mask) for head in self.heads)
+
+
+def check_exportable(model) -> None:
+    for name, head in model.heads.items():
+        if type(head) not in SUPPORTED_HEADS:
+            head_type = model.tasks[name].head.get("type")
+            raise ConfigurationError(
+                f"Task '{name}': its head '{head_type}' ({type(head).__name__}) cannot be "
+                f"exported to ONNX; supported heads: classification, regression, "
+                "sequence_labeling. Export a model without this task, or add the head to "
+                "mtdnn_allennlp.distillation.export.SUPPORTED_HEADS with a round-trip test."
+            )
+
+
+def example_inputs(batch: int = 2, length: int = 8) -> Dict[str, torch.Tensor]:
+    ids = torch.randint(1, 100, (batch, length))
+    mask = torch.ones(batch, length, dtype=torch.long)
+    mask[1:, length // 2 :] = 0  # a padded row, so the graph is traced with padding
+    types = torch.zeros(batch, length, dtype=torch.long)
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def export_model(model, reader, folder: str) -> Path:
+    """Writes model.onnx, tokenizer/, labels.json and predict_onnx.py into `folder`."""
+    check_exportable(model)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    wrapper = AllHeads(model).eval()
+    inputs = example_inputs()
+    dynamic = {name: {0: "batch", 1: "pieces"} for name in INPUT_NAMES}
+    for task in wrapper.names:
+        dynamic[task] = {0: "batch", 1: "pieces"} if _is_tagging(model, task) else {0: "batch"}
+    with warnings.catch_warnings():
+        # The legacy (TorchScript) exporter handles LSTMs and transformers without onnxscript;
+        # its deprecation and tracer warnings say nothing about this model.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper,
+            (inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"]),
+            str(out / "model.onnx"),
+            input_names=INPUT_NAMES,
+            output_names=wrapper.names,
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+    any_reader = next(iter(reader.readers.values()))
+    tokenizer = any_reader.pieces.tokenizer
+    tokenizer.save_pretrained(str(out / "tokenizer"))
+    meta = {
+        "max_length": any_reader.max_length,
+        "pad_token_id": any_reader.pieces.pad_token_id,
+        "inputs": INPUT_NAMES,
+        "tasks": {
+            name: {
+                "task_type": task.task_type,
+                "data_format": task.data_format,
+                "inputs": list(INPUT_FIELDS[task.data_format]),
+                "labels": task.labels,
+                "output": name,
+                "max_length": reader.readers[name].max_length,
+            }
+            for name, task in model.tasks.items()
+        },
+    }
+    (out / "labels.json").write_text(json.dumps(meta, indent=2))
+    shutil.copy(Path(__file__).with_name("predict_onnx.py"), out / "predict_onnx.py")
+    logger.info("exported %s to %s", sorted(model.tasks), out)
+    return out
+
+
+def _is_tagging(model, task: str) -> bool:
+    return model.tasks[task].task_type == "sequence_labeling"
+
+
+def export_archive(archive_file: str, folder: str) -> Path:
+    from allennlp.models.archival import load_archive
+
+    archive = load_archive(archive_file)
+    return export_model(archive.model, archive.validation_dataset_reader, folder)

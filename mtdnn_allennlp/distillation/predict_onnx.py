@@ -1,0 +1,146 @@
+"""Predict with an exported MT-DNN model: needs only numpy, onnxruntime and tokenizers.
+
+`allennlp export-onnx` copies this file into the export folder, next to:
+  model.onnx      one graph: inputs input_ids, attention_mask, token_type_ids (int64, batch x
+                  pieces); one output per task, named after it (logits, scores, or per-piece
+                  tag logits)
+  tokenizer/      the encoder's tokenizer (tokenizer.json)
+  labels.json     per task: task_type, data_format, labels; and max_length
+
+Python:
+    from predict_onnx import OnnxPredictor
+    predictor = OnnxPredictor("export_dir")
+    predictor.predict([{"task": "rte", "premise": "...", "hypothesis": "..."}])
+
+Command line (JSON lines in, JSON lines out, like `allennlp predict`):
+    python export_dir/predict_onnx.py export_dir inputs.jsonl [--batch-size 32]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+import onnxruntime
+from tokenizers import Tokenizer
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+class OnnxPredictor:
+    """Tokenizes like the training reader (longest-first truncation to max_length, the
+    encoder's special tokens), runs the graph, and decodes like `allennlp predict`."""
+
+    def __init__(self, folder: str, threads: Optional[int] = None) -> None:
+        root = Path(folder)
+        self.meta: Dict[str, Any] = json.loads((root / "labels.json").read_text())
+        self.tasks: Dict[str, Dict[str, Any]] = self.meta["tasks"]
+        self.max_length: int = self.meta["max_length"]
+        self.tokenizer = Tokenizer.from_file(str(root / "tokenizer" / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(
+            str(root / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+        self.input_names = {each.name for each in self.session.get_inputs()}
+        self.pad_id = int(self.meta.get("pad_token_id", 0))
+
+    def _task(self, example: Dict[str, Any]) -> str:
+        task = example.get("task")
+        if task is None and len(self.tasks) == 1:
+            return next(iter(self.tasks))
+        if task not in self.tasks:
+            raise ValueError(f"unknown task {task!r}; this model's tasks: {sorted(self.tasks)}")
+        return task
+
+    def encode(self, task: str, example: Dict[str, Any]):
+        if self.tasks[task]["data_format"] == "sequence":
+            encoding = self.tokenizer.encode(example["words"], is_pretokenized=True)
+        elif "hypothesis" in self.tasks[task]["inputs"]:
+            encoding = self.tokenizer.encode(example["premise"], example["hypothesis"])
+        else:
+            encoding = self.tokenizer.encode(example["premise"])
+        return encoding
+
+    def batch_inputs(self, encodings: Sequence[Any]) -> Dict[str, np.ndarray]:
+        width = max(len(each.ids) for each in encodings)
+        ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, each in enumerate(encodings):
+            ids[row, : len(each.ids)] = each.ids
+            mask[row, : len(each.ids)] = 1
+            types[row, : len(each.ids)] = each.type_ids
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        return {name: value for name, value in inputs.items() if name in self.input_names}
+
+    def raw_outputs(self, task: str, examples: Sequence[Dict[str, Any]]):
+        """The graph's output for one task's examples: logits, scores or per-piece logits."""
+        encodings = [self.encode(task, each) for each in examples]
+        (output,) = self.session.run([task], self.batch_inputs(encodings))
+        return output, encodings
+
+    def predict(self, examples: List[Dict[str, Any]], batch_size: int = 32) -> List[Dict]:
+        by_task: Dict[str, List[int]] = {}
+        for position, example in enumerate(examples):
+            by_task.setdefault(self._task(example), []).append(position)
+        results: List[Dict[str, Any]] = [{} for _ in examples]
+        for task, positions in by_task.items():
+            for start in range(0, len(positions), batch_size):
+                chunk = positions[start : start + batch_size]
+                output, encodings = self.raw_outputs(task, [examples[i] for i in chunk])
+                for row, position in enumerate(chunk):
+                    results[position] = self._decode(
+                        task, examples[position], output[row], encodings[row]
+                    )
+        return results
+
+    def _decode(self, task: str, example: Dict[str, Any], output: np.ndarray, encoding) -> Dict:
+        spec = self.tasks[task]
+        result: Dict[str, Any] = {"task": task}
+        if "id" in example:
+            result["id"] = example["id"]
+        if spec["task_type"] == "regression":
+            result["score"] = float(output)
+        elif spec["task_type"] == "classification":
+            probabilities = _softmax(output.astype(np.float64))
+            result["label"] = spec["labels"][int(probabilities.argmax())]
+            result["probabilities"] = dict(zip(spec["labels"], probabilities.tolist(), strict=True))
+        else:
+            starts: Dict[int, int] = {}
+            for position, word in enumerate(encoding.word_ids):
+                if word is not None and word not in starts:
+                    starts[word] = position
+            best = output.argmax(-1)
+            result["words"] = example["words"]
+            result["tags"] = [
+                spec["labels"][int(best[starts[i]])] if i in starts else "O"
+                for i in range(len(example["words"]))
+            ]
+        return result
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder", help="the export folder")
+    parser.add_argument("input_file", help="JSON lines, one example each ('-' for stdin)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args(argv)
+    handle = sys.stdin if args.input_file == "-" else open(args.input_file, encoding="utf-8")
+    examples = [json.loads(line) for line in handle if line.strip()]
+    predictor = OnnxPredictor(args.folder)
+    for result in predictor.predict(examples, args.batch_size):
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

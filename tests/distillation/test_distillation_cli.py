@@ -1,0 +1,155 @@
+"""End to end through the stock CLI: scripts/distill_pipeline.sh (two teachers, ensemble soft
+targets, BiLSTM student, ONNX export), the small-transformer student, and the exported
+predictor against `allennlp predict`."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ALLENNLP, FIXTURES, ROOT, cli_env, run_allennlp
+
+pytestmark = pytest.mark.slow
+
+INPUTS = [
+    line
+    for line in (FIXTURES / "demo" / "inputs.jsonl").read_text().splitlines()
+    if json.loads(line)["task"] in ("rte", "sst2", "stsb", "mrpc")
+]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline")
+    env = cli_env(
+        MTDNN_SMOKE="1",
+        TEACHER_SEEDS="1 2",
+        STUDENT="bilstm",
+        ALLENNLP=str(ALLENNLP),
+        PYTHON=sys.executable,
+    )
+    result = subprocess.run(
+        ["bash", "scripts/distill_pipeline.sh", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return out
+
+
+def _records(path):
+    return {(r["task"], r["id"]): r for r in map(json.loads, path.read_text().splitlines())}
+
+
+def test_pipeline_averages_the_two_teachers(pipeline):
+    averaged = _records(pipeline / "soft_targets.jsonl")
+    one = _records(pipeline / "soft_targets_per_teacher" / "teacher_0.jsonl")
+    two = _records(pipeline / "soft_targets_per_teacher" / "teacher_1.jsonl")
+    assert set(averaged) == set(one) == set(two)
+    assert {task for task, _ in averaged} == {"rte", "mrpc", "stsb", "sst2"}
+    for key, record in averaged.items():
+        if "score" in record:
+            assert record["score"] == pytest.approx((one[key]["score"] + two[key]["score"]) / 2)
+        else:
+            mean = [
+                (a + b) / 2
+                for a, b in zip(one[key]["probabilities"], two[key]["probabilities"], strict=True)
+            ]
+            assert record["probabilities"] == pytest.approx(mean)
+    # Different seeds give different teachers, so the average is not a copy of one of them.
+    assert any(one[key] != two[key] for key in one)
+
+
+def test_pipeline_trains_the_bilstm_student_and_exports_it(pipeline, tmp_path):
+    student = pipeline / "student_bilstm"
+    metrics = json.loads((student / "metrics.json").read_text())
+    assert metrics["training_loss"] > 0 and "validation_average" in metrics
+    config = json.loads((student / "config.json").read_text())
+    assert config["dataset_reader"]["type"] == "mtdnn_distillation"
+    assert config["model"]["encoder"]["type"] == "bilstm"
+    export = pipeline / "student_bilstm_onnx"
+    inputs = tmp_path / "inputs.jsonl"
+    inputs.write_text("\n".join(INPUTS) + "\n")
+    # The exported predictor runs in a Python that never imports torch or allennlp.
+    code = (
+        "import runpy, sys; sys.argv = sys.argv[1:]; "
+        "runpy.run_path(sys.argv[0], run_name='__main__'); "
+        "print(json.dumps(sorted(m for m in ('torch', 'allennlp', 'transformers') "
+        "if m in sys.modules)), file=sys.stderr)"
+    )
+    onnx = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import json; " + code,
+            str(export / "predict_onnx.py"),
+            str(export),
+            str(inputs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert onnx.stderr.strip().splitlines()[-1] == "[]"
+    predicted = tmp_path / "predicted.jsonl"
+    run_allennlp(
+        [
+            "predict",
+            str(student / "model.tar.gz"),
+            str(inputs),
+            "--output-file",
+            str(predicted),
+            "--silent",
+        ]
+    )
+    torch_rows = [json.loads(line) for line in predicted.read_text().splitlines()]
+    onnx_rows = [json.loads(line) for line in onnx.stdout.splitlines()]
+    assert len(onnx_rows) == len(torch_rows) == len(INPUTS)
+    for ours, theirs in zip(onnx_rows, torch_rows, strict=True):
+        assert ours["id"] == theirs["id"]
+        if "score" in theirs:
+            assert ours["score"] == pytest.approx(theirs["score"], abs=1e-4)
+        else:
+            assert ours["label"] == theirs["label"]
+            for label, value in theirs["probabilities"].items():
+                assert ours["probabilities"][label] == pytest.approx(value, abs=1e-4)
+
+
+def test_small_transformer_student_trains_through_the_cli(tmp_path):
+    out = tmp_path / "student"
+    run_allennlp(
+        ["train", "training_config/distillation/student_small_transformer.jsonnet", "-s", str(out)],
+        env=cli_env(MTDNN_SMOKE="1"),
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["training_loss"] > 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["encoder"] == {
+        "type": "transformer_student",
+        "model_name": str(ROOT / "fixtures" / "tiny_bert"),
+        "num_layers": 2,
+    }
+
+
+def test_soft_targets_from_a_wrong_file_fail_loudly(tmp_path):
+    soft = tmp_path / "soft.jsonl"
+    rows = (FIXTURES / "distillation" / "glue4_soft_targets.jsonl").read_text().splitlines()
+    soft.write_text("\n".join(row for row in rows if '"id": "59"' not in row) + "\n")
+    result = run_allennlp(
+        [
+            "train",
+            "training_config/distillation/student_bilstm.jsonnet",
+            "-s",
+            str(tmp_path / "run"),
+        ],
+        env=cli_env(MTDNN_SOFT_TARGETS=str(soft)),
+        check=False,
+    )
+    assert result.returncode != 0
+    assert f"{soft}" in result.stderr and "example id '59'" in result.stderr

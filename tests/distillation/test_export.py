@@ -1,0 +1,85 @@
+"""ONNX export round trip: the exported folder, run by its own predict_onnx.py (onnxruntime,
+tokenizers, numpy), gives the PyTorch model's outputs within TOLERANCE."""
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import Batch
+
+from mtdnn_allennlp.distillation.export import export_model
+from mtdnn_allennlp.models.heads import TaskHead
+from mtdnn_allennlp.models.heads.task_head import ClassificationHead
+from tests.distillation.helpers import ENCODERS, model, reader
+
+# Absolute difference allowed between ONNX Runtime's and PyTorch's logits or scores (float32
+# kernels differ in summation order).
+TOLERANCE = 1e-4
+NAMES = ["rte", "stsb", "conll2003"]
+EXAMPLES = {
+    "rte": [
+        {"premise": "The cat sat on the mat all afternoon.", "hypothesis": "A cat was there."},
+        {"premise": "It rained.", "hypothesis": "The weather in the city was dry all week."},
+    ],
+    "stsb": [
+        {"premise": "A man is playing a guitar.", "hypothesis": "A man plays music."},
+        {"premise": "Two dogs run.", "hypothesis": "Nobody is outside today at all."},
+    ],
+    "conll2003": [
+        {"words": ["Maria", "Lopez", "visited", "Paris", "."]},
+        {"words": ["EU", "rejects", "German", "call"]},
+    ],
+}
+
+
+def _load_predictor(folder):
+    spec = importlib.util.spec_from_file_location(
+        "exported_predict_onnx", folder / "predict_onnx.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OnnxPredictor(str(folder))
+
+
+@pytest.mark.parametrize("encoder", sorted(ENCODERS))
+def test_export_round_trip_matches_pytorch(encoder, tmp_path):
+    torch.manual_seed(0)
+    mtdnn = model(NAMES, ENCODERS[encoder]).eval()
+    data = reader(NAMES)
+    folder = export_model(mtdnn, data, str(tmp_path / "export"))
+    assert {p.name for p in folder.iterdir()} >= {"model.onnx", "labels.json", "predict_onnx.py"}
+    assert (folder / "tokenizer" / "tokenizer.json").is_file()
+    labels = json.loads((folder / "labels.json").read_text())
+    assert labels["tasks"]["rte"]["labels"] == ["entailment", "not_entailment"]
+    predictor = _load_predictor(folder)
+    for name, examples in EXAMPLES.items():
+        instances = [data.text_to_instance(task=name, **example) for example in examples]
+        batch = Batch(instances)
+        batch.index_instances(mtdnn.vocab)
+        with torch.no_grad():
+            expected = mtdnn(**batch.as_tensor_dict())["logits"].numpy()
+        actual, encodings = predictor.raw_outputs(name, examples)
+        # The standalone tokenization gives the reader's word pieces...
+        for instance, encoding in zip(instances, encodings, strict=True):
+            assert encoding.ids == [token.text_id for token in instance["tokens"].tokens]
+        # ...and the graph the model's outputs.
+        assert actual.shape == expected.shape
+        np.testing.assert_allclose(actual, expected, atol=TOLERANCE, rtol=0)
+    decoded = predictor.predict([{"task": "rte", **EXAMPLES["rte"][0]}])[0]
+    assert decoded["label"] in ("entailment", "not_entailment")
+
+
+@TaskHead.register("test_unexportable")
+class UnexportableHead(ClassificationHead):
+    pass
+
+
+def test_an_unsupported_head_is_named(tmp_path):
+    mtdnn = model(["rte"], ENCODERS["bilstm"])
+    mtdnn.tasks["rte"].head["type"] = "test_unexportable"
+    mtdnn.heads["rte"] = UnexportableHead(mtdnn.encoder.hidden_size, mtdnn.tasks["rte"])
+    with pytest.raises(ConfigurationError, match="Task 'rte': its head 'test_unexportable'"):
+        export_model(mtdnn, reader(["rte"]), str(tmp_path / "export"))

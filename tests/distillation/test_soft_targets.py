@@ -1,0 +1,159 @@
+"""Soft targets: the KD loss against a hand computation, teacher records, ensembles, checks."""
+
+import json
+import math
+
+import pytest
+import torch
+from allennlp.data import Batch
+
+from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.distillation.soft_targets import (
+    average_records,
+    check_record,
+    read_records,
+    records_from_logits,
+    target_tensor,
+)
+from mtdnn_allennlp.losses import KLDivergenceLoss, MeanSquaredErrorLoss
+from tests.distillation.helpers import ENCODERS, TRAIN, model, reader, task
+
+
+def _softmax(values):
+    exps = [math.exp(v) for v in values]
+    return [e / sum(exps) for e in exps]
+
+
+def test_kl_with_temperature_against_probabilities_matches_a_hand_computation():
+    student = [[1.0, -1.0, 0.5], [0.0, 2.0, -0.5]]
+    teacher_probabilities = [[0.7, 0.2, 0.1], [0.25, 0.25, 0.5]]
+    t = 2.0
+    # By hand: q = softmax(log(p) / T) = p^(1/T) renormalised; s = softmax(student / T);
+    # loss = T^2 * mean over examples of sum_c q_c * (log q_c - log s_c).
+    expected = 0.0
+    for logits, probabilities in zip(student, teacher_probabilities, strict=True):
+        roots = [p ** (1 / t) for p in probabilities]
+        q = [r / sum(roots) for r in roots]
+        s = _softmax([v / t for v in logits])
+        expected += sum(qc * (math.log(qc) - math.log(sc)) for qc, sc in zip(q, s, strict=True))
+    expected = t * t * expected / len(student)
+    target = torch.tensor(teacher_probabilities).log()
+    loss = KLDivergenceLoss(temperature=t)(torch.tensor(student), target)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_model_loss_is_the_weighted_sum_of_hard_and_soft_losses():
+    torch.manual_seed(0)
+    mtdnn = model(["rte"], ENCODERS["bilstm"], hard_loss_weight=0.3, soft_loss_weight=0.7).eval()
+    instances = list(reader(["rte"], max_instances_per_task=3).read_task("rte", TRAIN["rte"]))
+    batch = Batch(instances)
+    batch.index_instances(mtdnn.vocab)
+    tensors = batch.as_tensor_dict()
+    probabilities = [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]
+    soft = torch.tensor(probabilities).log()
+    output = mtdnn(**tensors, soft_target=soft)
+    logits = output["logits"].detach()
+    labels = tensors["label"].tolist()
+    hard = (
+        -sum(
+            math.log(_softmax(row)[label])
+            for row, label in zip(logits.tolist(), labels, strict=True)
+        )
+        / 3
+    )
+    kd = (
+        sum(
+            sum(q * (math.log(q) - math.log(s)) for q, s in zip(p, _softmax(row), strict=True))
+            for p, row in zip(probabilities, logits.tolist(), strict=True)
+        )
+        / 3
+    )
+    assert output["loss"].item() == pytest.approx(0.3 * hard + 0.7 * kd, rel=1e-4)
+    # Without soft targets the loss is the hard loss alone.
+    assert mtdnn(**tensors)["loss"].item() == pytest.approx(hard, rel=1e-4)
+
+
+def test_mse_kd_loss_on_scores():
+    loss = MeanSquaredErrorLoss()(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 4.0]))
+    assert loss.item() == pytest.approx((1 + 4) / 2)
+
+
+def test_records_hold_probabilities_scores_and_per_word_distributions():
+    rte, stsb, ner = task("rte"), task("stsb"), task("conll2003")
+    [rte_record] = records_from_logits(rte, torch.tensor([[2.0, 0.0]]), [{"id": 5}])
+    assert rte_record["id"] == "5"
+    assert rte_record["probabilities"] == pytest.approx(_softmax([2.0, 0.0]))
+    [stsb_record] = records_from_logits(stsb, torch.tensor([3.5]), [{"id": "a"}])
+    assert stsb_record == {"task": "stsb", "id": "a", "score": 3.5}
+    logits = torch.randn(1, 6, ner.n_class)
+    [ner_record] = records_from_logits(ner, logits, [{"id": 1, "word_starts": [1, 3, -1]}])
+    per_word = ner_record["probabilities"]
+    assert per_word[0] == pytest.approx(logits[0, 1].softmax(-1).tolist())
+    assert per_word[1] == pytest.approx(logits[0, 3].softmax(-1).tolist())
+    assert per_word[2] is None  # truncated word
+
+
+def test_ensemble_averages_probabilities_scores_and_tag_distributions():
+    one = {
+        ("rte", "1"): {"task": "rte", "id": "1", "probabilities": [0.9, 0.1]},
+        ("stsb", "1"): {"task": "stsb", "id": "1", "score": 4.0},
+        ("ner", "1"): {"task": "ner", "id": "1", "probabilities": [[1.0, 0.0], None, [0.5, 0.5]]},
+    }
+    two = {
+        ("rte", "1"): {"task": "rte", "id": "1", "probabilities": [0.5, 0.5]},
+        ("stsb", "1"): {"task": "stsb", "id": "1", "score": 2.0},
+        ("ner", "1"): {"task": "ner", "id": "1", "probabilities": [[0.0, 1.0], [0.2, 0.8], None]},
+    }
+    averaged = average_records([one, two], ["a", "b"])
+    assert averaged[("rte", "1")]["probabilities"] == pytest.approx([0.7, 0.3])
+    assert averaged[("stsb", "1")]["score"] == pytest.approx(3.0)
+    tags = averaged[("ner", "1")]["probabilities"]
+    assert tags[0] == pytest.approx([0.5, 0.5])
+    assert tags[1] == pytest.approx([0.2, 0.8])  # only one teacher reached the word
+    assert tags[2] == pytest.approx([0.5, 0.5])
+
+
+def test_ensemble_of_teachers_with_different_examples_names_the_id():
+    one = {("rte", "1"): {"task": "rte", "id": "1", "probabilities": [0.9, 0.1]}}
+    two = {("rte", "2"): {"task": "rte", "id": "2", "probabilities": [0.9, 0.1]}}
+    with pytest.raises(DataError, match="teacher b.tar.gz has no output for example id '1'"):
+        average_records([one, two], ["a.tar.gz", "b.tar.gz"])
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"probabilities": [0.2, 0.3, 0.5]}, "example id '7': 3 probabilities where task 'rte'"),
+        ({"probabilities": [float("nan"), 1.0]}, "example id '7': probability nan"),
+        ({"score": 1.0}, "example id '7': no probabilities list"),
+    ],
+)
+def test_bad_records_name_the_id_and_the_file(record, message):
+    with pytest.raises(DataError, match=message) as error:
+        check_record(task("rte"), {"task": "rte", "id": "7", "_line": 3, **record}, "soft.jsonl")
+    assert "soft.jsonl:3" in str(error.value)
+
+
+def test_nan_score_is_rejected():
+    with pytest.raises(DataError, match="example id '2': score is nan"):
+        check_record(task("stsb"), {"task": "stsb", "id": "2", "score": float("nan")}, "f")
+
+
+def test_reading_a_file_rejects_duplicates_and_bad_json(tmp_path):
+    path = tmp_path / "soft.jsonl"
+    row = {"task": "rte", "id": 1, "probabilities": [0.5, 0.5]}
+    path.write_text(json.dumps(row) + "\n" + json.dumps(row) + "\n")
+    with pytest.raises(DataError, match="soft.jsonl:2.*example id '1' appears twice"):
+        read_records(str(path))
+    path.write_text("{not json\n")
+    with pytest.raises(DataError, match="soft.jsonl:1.*not a JSON object"):
+        read_records(str(path))
+
+
+def test_tag_targets_sit_on_word_starts():
+    ner = task("conll2003")
+    record = {"id": "1", "probabilities": [[1.0] + [0.0] * (ner.n_class - 1), None]}
+    target, mask = target_tensor(ner, record, [1, 2], 4, "f")
+    assert mask.tolist() == [False, True, False, False]
+    assert target[1, 0].item() == pytest.approx(0.0)  # log(1)
+    assert target.shape == (4, ner.n_class)
