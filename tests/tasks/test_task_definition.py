@@ -200,6 +200,7 @@ EXPECTED_TASKS = {
     "qqp",
     "mnli",
     "qnli",
+    "qnli_ranking",
     "rte",
     "wnli",
     "snli",

@@ -71,7 +71,8 @@ class SanHead(TaskHead):
         self.num_turns = num_turns
         self.step_dropout = step_dropout
         self.dropout = torch.nn.Dropout(task.dropout if dropout is None else dropout)
-        self.self_attention = torch.nn.Linear(input_dim, 1)  # w_1
+        # w_1; no bias: a constant added to every score does not change the softmax.
+        self.self_attention = torch.nn.Linear(input_dim, 1, bias=False)
         self.bilinear = torch.nn.Linear(input_dim, input_dim, bias=False)  # W_2
         self.rnn = torch.nn.GRUCell(input_dim, input_dim)
         self.classifier = torch.nn.Linear(4 * input_dim, task.n_class)  # W_3
