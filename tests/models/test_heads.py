@@ -24,6 +24,15 @@ TINY_BERT = str(Path(__file__).resolve().parents[2] / "fixtures" / "tiny_bert")
 HIDDEN = 8
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny tensors: a pool of threads only adds waiting, a lot of it on a busy machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def define(**spec) -> TaskDefinition:
     spec.setdefault("name", "demo")
     spec.setdefault("reader", {"type": "jsonl"})
@@ -303,3 +312,23 @@ def test_model_passes_segments_to_the_san_head(monkeypatch):
     assert torch.equal(seen["type_ids"], batch["tokens"]["tokens"]["type_ids"])
     output["loss"].backward()
     assert model.heads["demo"].rnn.weight_hh.grad is not None
+
+
+def test_san_head_learns_a_tiny_task():
+    # Eight fixed inputs with their labels: a working head memorises them quickly.
+    module = san(num_turns=3, step_dropout=0.1)
+    encoded, mask, type_ids = san_inputs(batch=8)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    optimizer = torch.optim.Adam(module.parameters(), lr=0.01)
+    losses = []
+    for _ in range(60):
+        module.train()
+        loss = torch.nn.functional.cross_entropy(module(encoded, mask, type_ids), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 3
+    module.eval()
+    with torch.no_grad():
+        assert module(encoded, mask, type_ids).argmax(-1).tolist() == labels.tolist()
