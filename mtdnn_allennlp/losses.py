@@ -16,6 +16,9 @@ import torch.nn.functional as F
 from allennlp.common import Registrable
 
 IGNORE_INDEX = -100
+# The score of a padding candidate in ranking: exp() of it is 0, yet it stays finite so that
+# divergences (0 * log 0 terms) do not turn into NaN.
+MASKED_SCORE = -1e4
 
 
 class TaskLoss(torch.nn.Module, Registrable):
@@ -31,6 +34,22 @@ class CrossEntropyLoss(TaskLoss):
 
     def forward(self, input, target, mask=None):
         return F.cross_entropy(input, target.long())
+
+
+@TaskLoss.register("ranking_cross_entropy")
+class RankingCrossEntropyLoss(TaskLoss):
+    """Cross-entropy of the softmax across one premise's candidates against the index of the
+    right one (MT-DNN's pairwise ranking loss).
+
+    `input` holds one score per candidate, `(batch, candidates)`; `mask` (same shape) marks the
+    real candidates when examples have different numbers of them: padding gets no probability.
+    """
+
+    def forward(self, input, target, mask=None):
+        scores = input.float()
+        if mask is not None:
+            scores = scores.masked_fill(~mask.bool(), MASKED_SCORE)
+        return F.cross_entropy(scores, target.long())
 
 
 @TaskLoss.register("sequence_cross_entropy")

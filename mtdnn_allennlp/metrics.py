@@ -72,6 +72,13 @@ def _auc(m: "TaskMetrics") -> float:
     return float(roc_auc_score(m.gold, m.scores))
 
 
+@metric("mrr")
+def _mrr(m: "TaskMetrics") -> float:
+    # Ranking: the model records each example's reciprocal rank of the right candidate as its
+    # score, so the mean reciprocal rank is their mean.
+    return float(numpy.mean(m.scores)) if m.scores else 0.0
+
+
 def _spans(m: "TaskMetrics"):
     from seqeval.metrics import f1_score as span_f1
     from seqeval.metrics import precision_score, recall_score
@@ -106,7 +113,8 @@ class TaskMetrics:
     """Collects one task's predictions and computes its metrics.
 
     predictions/gold hold class indices (classification), floats (regression) or tag-string
-    lists (sequence labelling); scores hold the positive-class probability for AUC.
+    lists (sequence labelling); scores hold the positive-class probability for AUC, or for
+    ranking the reciprocal rank of the right candidate (MRR).
     """
 
     def __init__(self, names: List[str], n_class: int) -> None:

@@ -97,6 +97,33 @@ def cut_bioner(source: Path, target: Path, rng: random.Random) -> None:
             write(target / folder / name, [line for s in sentences for line in s + ["\n"]])
 
 
+QNLI_GROUPS = 12  # questions with two candidate sentences, for the qnli_ranking task
+
+
+def add_qnli_groups(source: Path, target: Path, rng: random.Random) -> None:
+    """Adds to the QNLI dev sample whole ranking groups: questions whose two sentences (one
+    answering, one not) are both kept, in the source file's order."""
+    relative = "glue/QNLI/dev.tsv"
+    with open(source / relative, encoding="utf-8", newline="") as handle:
+        header, *body = handle.readlines()
+    with open(target / relative, encoding="utf-8", newline="") as handle:
+        kept = set(handle.readlines()[1:])
+    groups: dict = {}
+    for line in body:
+        groups.setdefault(line.split("\t")[1], []).append(line)
+    taken = {line.split("\t")[1] for line in kept}
+    candidates = sorted(
+        question
+        for question, lines in groups.items()
+        if question not in taken
+        and len(lines) == 2
+        and sum(line.rstrip("\n").endswith("\tentailment") for line in lines) == 1
+    )
+    for question in rng.sample(candidates, QNLI_GROUPS):
+        kept.update(groups[question])
+    write(target / relative, [header] + [line for line in body if line in kept])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, required=True, help="the full data ($MTDNN_DATA)")
@@ -107,6 +134,7 @@ def main() -> None:
     cut_tables(args.source, args.target, rng)
     cut_snli(args.source, args.target, rng)
     cut_bioner(args.source, args.target, rng)
+    add_qnli_groups(args.source, args.target, random.Random(args.seed))
     print(f"fixtures written under {args.target}")
 
 

@@ -111,6 +111,21 @@ local bioner(name, folder, entity) = task(name, {
     reader: glue_pair('glue/QNLI', 'question', 'sentence'),
     data:: splits('glue/QNLI'),
   }),
+  // QNLI as MT-DNN's pairwise ranking: the rows of a question are grouped into one example
+  // (its candidate sentences, the answering one labelled). QNLI's train file is not in the
+  // shared data, so the dev file's 1362 two-or-more-candidate questions are the training data
+  // and there is no labelled held-out split: evaluate on other data.
+  qnli_ranking: task('qnli_ranking', {
+    task_type: 'ranking',
+    data_format: 'premise_and_multi_hypothesis',
+    metrics: ['accuracy', 'mrr'],
+    reader: {
+      type: 'grouped_pairs_tsv',
+      columns: { premise: 'question', hypothesis: 'sentence', label: 'label', id: 'index' },
+      positive_label: 'entailment',
+    },
+    data:: { train: data + '/glue/QNLI/dev.tsv' },
+  }),
   rte: task('rte', {
     task_type: 'classification',
     data_format: 'premise_and_one_hypothesis',

@@ -47,7 +47,12 @@ class PieceEncoder:
 
     def _result(self, encoding, truncated: bool, word_starts=None) -> Encoded:
         ids = encoding["input_ids"]
-        type_ids = encoding.get("token_type_ids") or [0] * len(ids)
+        type_ids = encoding.get("token_type_ids")
+        if not type_ids or not any(type_ids):
+            # Tokenizers without segment ids (RoBERTa's) still mark the second text: 1 from its
+            # first piece on, so heads that split premise from hypothesis (SAN) work with every
+            # encoder. The encoder ignores type ids when its type vocabulary has one entry.
+            type_ids = _segments(encoding.sequence_ids())
         pieces = self.tokenizer.convert_ids_to_tokens(ids)
         return Encoded(pieces, ids, type_ids, truncated, word_starts)
 
@@ -71,3 +76,12 @@ class PieceEncoder:
         last_kept = max((w for w in encoding.word_ids() if w is not None), default=-1)
         truncated = last_kept < len(words) - 1
         return self._result(encoding, truncated, word_starts)
+
+
+def _segments(sequence_ids: List[Optional[int]]) -> List[int]:
+    segments, current = [], 0
+    for sequence in sequence_ids:
+        if sequence == 1:
+            current = 1
+        segments.append(current)
+    return segments

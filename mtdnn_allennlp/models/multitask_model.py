@@ -98,8 +98,11 @@ class MultiTaskModel(Model):
     ) -> Dict[str, Any]:
         name = self.task_of(task)
         pieces = tokens["tokens"]
-        encoded = self.encoder(pieces["token_ids"], pieces["mask"], pieces.get("type_ids"))
-        logits = self.heads[name](encoded, pieces["mask"])
+        if pieces["token_ids"].dim() == 3:  # ranking: (batch, candidates, pieces)
+            encoded = self._encode_candidates(pieces)
+        else:
+            encoded = self.encoder(pieces["token_ids"], pieces["mask"], pieces.get("type_ids"))
+        logits = self.heads[name](encoded, pieces["mask"], type_ids=pieces.get("type_ids"))
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
         if label is not None:
             definition = self.tasks[name]
@@ -111,6 +114,24 @@ class MultiTaskModel(Model):
             output["loss"] = loss
             self._update_metrics(name, logits.detach(), label, metadata or [], loss.item())
         return output
+
+    def _encode_candidates(self, pieces: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Every (premise, hypothesis) pair through the shared encoder, as one flat batch of the
+        real candidates (padding candidates are not encoded): `(batch, candidates, pieces,
+        hidden)`, zeros for padding."""
+        ids, mask = pieces["token_ids"], pieces["mask"]
+        batch, candidates, length = ids.shape
+        flat_mask = mask.reshape(-1, length)
+        real = flat_mask.any(-1)
+        type_ids = pieces.get("type_ids")
+        encoded = self.encoder(
+            ids.reshape(-1, length)[real],
+            flat_mask[real],
+            type_ids.reshape(-1, length)[real] if type_ids is not None else None,
+        )
+        full = encoded.new_zeros(batch * candidates, length, encoded.size(-1))
+        full[real] = encoded
+        return full.reshape(batch, candidates, length, -1)
 
     # --- metrics --------------------------------------------------------------------------
 
@@ -130,6 +151,11 @@ class MultiTaskModel(Model):
         elif task.task_type == "sequence_labeling":
             predicted = self.word_tags(name, logits, metadata)
             metrics.add(predicted, [each["tags"] for each in metadata])
+        elif task.task_type == "ranking":
+            # The score kept per example is the right candidate's reciprocal rank (for MRR).
+            right = logits.gather(1, label.long().unsqueeze(1))
+            ranks = (logits > right).sum(1) + 1
+            metrics.add(logits.argmax(-1).tolist(), label.tolist(), (1.0 / ranks.float()).tolist())
 
     def word_tags(self, name: str, logits: torch.Tensor, metadata: List[Dict]) -> List[List[str]]:
         """Each word's tag, read at its first word piece."""
@@ -185,4 +211,18 @@ class MultiTaskModel(Model):
         elif task.task_type == "sequence_labeling":
             readable["words"] = [each["words"] for each in metadata]
             readable["tags"] = self.word_tags(name, logits, metadata)
+        elif task.task_type == "ranking":
+            probabilities = logits.softmax(-1).tolist()
+            best = logits.argmax(-1).tolist()
+            hypotheses = [each.get("hypotheses") or [] for each in metadata]
+            readable["label"] = best
+            readable["hypothesis"] = [
+                texts[index] if index < len(texts) else None
+                for texts, index in zip(hypotheses, best, strict=True)
+            ]
+            # One probability per real candidate (a batch pads to its longest list).
+            readable["scores"] = [
+                [round(p, 6) for p in row[: len(texts) or len(row)]]
+                for row, texts in zip(probabilities, hypotheses, strict=True)
+            ]
         return readable

@@ -53,6 +53,17 @@ TASK_TYPES: Dict[str, TaskType] = {
         data_formats=("sequence",),
         has_labels=True,
     ),
+    # MT-DNN's pairwise ranking (QNLI as ranking): one premise, several candidate hypotheses,
+    # the label is the index of the right one. Each pair gets one score; softmax across them.
+    "ranking": TaskType(
+        loss="ranking_cross_entropy",
+        kd_loss="kl_divergence",
+        adv_loss="symmetric_kl",
+        head="ranking",
+        metrics=("accuracy",),
+        data_formats=("premise_and_multi_hypothesis",),
+        has_labels=False,
+    ),
 }
 
 LossSpec = Union[str, Dict[str, Any]]
@@ -65,10 +76,11 @@ class TaskDefinition(FromParams):
     name : `str`
         The task's name. Metrics are reported as `<name>_<metric>`.
     task_type : `str`
-        One of `TASK_TYPES`: "classification", "regression", "sequence_labeling".
+        One of `TASK_TYPES`: "classification", "regression", "sequence_labeling", "ranking".
     data_format : `str`
-        What an example holds: "premise_only", "premise_and_one_hypothesis" or "sequence"
-        (words with one tag each).
+        What an example holds: "premise_only", "premise_and_one_hypothesis", "sequence"
+        (words with one tag each) or "premise_and_multi_hypothesis" (a premise and candidate
+        hypotheses, labelled with the index of the right one).
     reader : `Dict[str, Any]`
         The file layout: a registered DatasetReader of this package (e.g. `{"type": "glue_tsv",
         ...}`) without the task, encoder and length settings, which come from elsewhere.

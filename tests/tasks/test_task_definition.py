@@ -132,9 +132,9 @@ def error_of(**spec: Any) -> str:
 
 
 def test_unknown_task_type():
-    message = error_of(task_type="ranking", data_format="premise_only", labels=["a"])
-    assert "Task 'demo'" in message and "unknown task_type 'ranking'" in message
-    assert "['classification', 'regression', 'sequence_labeling']" in message
+    message = error_of(task_type="span", data_format="premise_only", labels=["a"])
+    assert "Task 'demo'" in message and "unknown task_type 'span'" in message
+    assert "['classification', 'ranking', 'regression', 'sequence_labeling']" in message
 
 
 @pytest.mark.parametrize(
@@ -200,6 +200,7 @@ EXPECTED_TASKS = {
     "qqp",
     "mnli",
     "qnli",
+    "qnli_ranking",
     "rte",
     "wnli",
     "snli",

@@ -4,12 +4,18 @@ from mtdnn_allennlp.data.dataset_readers.layouts import (
     JsonlReader,
     SnliParallelReader,
 )
+from mtdnn_allennlp.data.dataset_readers.mtdnn_layouts import (
+    GroupedPairsTsvReader,
+    MtdnnTsvReader,
+)
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import TaskReader
 
 __all__ = [
     "ConllIobReader",
     "GlueTsvReader",
+    "GroupedPairsTsvReader",
+    "MtdnnTsvReader",
     "JsonlReader",
     "MultiTaskReader",
     "SnliParallelReader",

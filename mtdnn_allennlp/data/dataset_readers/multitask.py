@@ -75,7 +75,8 @@ class MultiTaskReader(DatasetReader):
             if not isinstance(reader, TaskReader):
                 raise ConfigurationError(
                     f"Task '{task.name}': reader type '{task.reader.get('type')}' is not a task "
-                    "reader of mtdnn_allennlp (glue_tsv, snli_parallel, conll_iob, jsonl)."
+                    "reader of mtdnn_allennlp (glue_tsv, snli_parallel, conll_iob, jsonl, "
+                    "mtdnn_tsv, grouped_pairs_tsv)."
                 )
             self.readers[task.name] = reader
 

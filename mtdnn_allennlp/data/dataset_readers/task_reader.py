@@ -18,7 +18,14 @@ from typing import Any, Dict, Iterable, List, Optional
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import Field, LabelField, MetadataField, TensorField, TextField
+from allennlp.data.fields import (
+    Field,
+    LabelField,
+    ListField,
+    MetadataField,
+    TensorField,
+    TextField,
+)
 
 from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
@@ -34,8 +41,14 @@ INPUT_FIELDS = {
     "premise_only": ("premise",),
     "premise_and_one_hypothesis": ("premise", "hypothesis"),
     "sequence": ("words",),
+    "premise_and_multi_hypothesis": ("premise", "hypotheses"),
 }
-TARGET_FIELD = {"premise_only": "label", "premise_and_one_hypothesis": "label", "sequence": "tags"}
+TARGET_FIELD = {
+    "premise_only": "label",
+    "premise_and_one_hypothesis": "label",
+    "sequence": "tags",
+    "premise_and_multi_hypothesis": "label",  # the index of the right hypothesis
+}
 
 
 @dataclass
@@ -202,10 +215,13 @@ class TaskReader(DatasetReader):
         tags: Optional[List[str]] = None,
         id: Optional[str] = None,
         line: Optional[int] = None,
+        hypotheses: Optional[List[str]] = None,
     ) -> Instance:
         task = self.task
         metadata: Dict[str, Any] = {"id": id if id is not None else line, "task": task.name}
         fields: Dict[str, Field] = {}
+        if task.data_format == "premise_and_multi_hypothesis":
+            return self._ranking_instance(premise, hypotheses, label, metadata)
         if task.data_format == "sequence":
             words = self._checked_words(words)
             encoded = self.pieces.encode_words(words)
@@ -223,6 +239,12 @@ class TaskReader(DatasetReader):
             if label is not None:
                 fields["label"] = self._label_field(label)
         self.truncated += encoded.truncated
+        fields["tokens"] = self._text_field(encoded)
+        fields["task"] = MetadataField(task.name)
+        fields["metadata"] = MetadataField(metadata)
+        return Instance(fields)
+
+    def _text_field(self, encoded) -> TextField:
         tokens = [
             Token(text=piece, text_id=piece_id, type_id=type_id)
             for piece, piece_id, type_id in zip(
@@ -230,10 +252,55 @@ class TaskReader(DatasetReader):
             )
         ]
         indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
-        fields["tokens"] = TextField(tokens, {"tokens": indexer})
-        fields["task"] = MetadataField(task.name)
+        return TextField(tokens, {"tokens": indexer})
+
+    def _ranking_instance(
+        self, premise: Any, hypotheses: Any, label: Any, metadata: Dict[str, Any]
+    ) -> Instance:
+        """One instance per premise: `tokens` is a ListField holding one (premise, hypothesis)
+        TextField per candidate, so a batch pads to (batch, candidates, pieces) and the model
+        encodes every pair with the shared encoder; `label` is the right candidate's index."""
+        premise = self._checked_text(premise, "premise")
+        if not isinstance(hypotheses, (list, tuple)) or len(hypotheses) < 2:
+            count = len(hypotheses) if isinstance(hypotheses, (list, tuple)) else 0
+            raise DataError(
+                f"{count} candidate hypotheses; ranking needs at least 2.",
+                field="hypotheses",
+                fix="give a list of two or more hypotheses (the right one among them)",
+            )
+        hypotheses = [self._checked_text(text, "hypotheses") for text in hypotheses]
+        pairs = []
+        for hypothesis in hypotheses:
+            encoded = self.pieces.encode_texts(premise, hypothesis)
+            self.truncated += encoded.truncated
+            pairs.append(self._text_field(encoded))
+        metadata.update(premise=premise, hypotheses=hypotheses)
+        fields: Dict[str, Field] = {"tokens": ListField(pairs)}
+        if label is not None:
+            index = self._candidate_index(label, len(hypotheses))
+            metadata["label"] = index
+            fields["label"] = LabelField(
+                index, label_namespace=f"{self.task.name}_labels", skip_indexing=True
+            )
+        fields["task"] = MetadataField(self.task.name)
         fields["metadata"] = MetadataField(metadata)
         return Instance(fields)
+
+    def _candidate_index(self, label: Any, count: int) -> int:
+        fix = "the label of a ranking example is the 0-based index of the right hypothesis"
+        try:
+            index = int(str(label).strip())
+        except ValueError:
+            raise DataError(
+                f"label '{label}' is not a candidate index.", field="label", fix=fix
+            ) from None
+        if not 0 <= index < count:
+            raise DataError(
+                f"label {index} is out of range for {count} hypotheses.",
+                field="label",
+                fix=f"{fix}: 0 to {count - 1} here",
+            )
+        return index
 
     def apply_token_indexers(self, instance: Instance) -> None:
         pass  # the indexer is attached in text_to_instance: it carries the encoder's pad id

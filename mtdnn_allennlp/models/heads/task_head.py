@@ -11,16 +11,25 @@ import torch
 from allennlp.common import Registrable
 from allennlp.nn import Activation
 
+from mtdnn_allennlp.losses import MASKED_SCORE
 from mtdnn_allennlp.tasks import TaskDefinition
 
 
 class TaskHead(torch.nn.Module, Registrable):
+    """Called as `head(encoded, mask, type_ids=None)`: the encoder output `(batch, pieces,
+    hidden)`, its mask `(batch, pieces)` and the segment ids (0 for the first text, 1 for the
+    second), which heads that split premise from hypothesis use. A ranking head gets one row
+    per candidate: `(batch, candidates, pieces, hidden)` and `(batch, candidates, pieces)`.
+    """
+
     def __init__(self, input_dim: int, task: TaskDefinition) -> None:
         super().__init__()
         self.input_dim = input_dim
         self.task = task
 
-    def forward(self, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, encoded: torch.Tensor, mask: torch.Tensor, type_ids: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         raise NotImplementedError
 
 
@@ -54,7 +63,7 @@ class ClassificationHead(TaskHead):
     def output_size(self) -> int:
         return self.task.n_class
 
-    def forward(self, encoded, mask):
+    def forward(self, encoded, mask, type_ids=None):
         pooled = self.activation(self.pooler(encoded[:, 0]))
         return self.output(self.dropout(pooled))
 
@@ -66,7 +75,7 @@ class RegressionHead(ClassificationHead):
     def output_size(self) -> int:
         return 1
 
-    def forward(self, encoded, mask):
+    def forward(self, encoded, mask, type_ids=None):
         return super().forward(encoded, mask).squeeze(-1)
 
 
@@ -85,5 +94,37 @@ class SequenceLabelingHead(TaskHead):
         self.dropout = torch.nn.Dropout(task.dropout if dropout is None else dropout)
         self.output = torch.nn.Linear(input_dim, task.n_class)
 
-    def forward(self, encoded, mask):
+    def forward(self, encoded, mask, type_ids=None):
         return self.output(self.dropout(encoded))
+
+
+@TaskHead.register("ranking")
+class RankingHead(ClassificationHead):
+    """MT-DNN's pairwise ranking: each (premise, hypothesis) pair's [CLS] vector through the
+    pooler to one score; the scores of one premise's candidates are its logits `(batch,
+    candidates)`, so a softmax across them gives each candidate's probability. Padding
+    candidates (examples with fewer candidates than the longest in the batch) get
+    `MASKED_SCORE`, i.e. no probability.
+
+    # Parameters
+
+    pooler_activation : `str`, optional (default = `"tanh"`)
+    dropout : `float`, optional
+        Defaults to the task definition's dropout.
+    """
+
+    def output_size(self) -> int:
+        return 1
+
+    def forward(self, encoded, mask, type_ids=None):
+        if encoded.dim() != 4:
+            raise ValueError(
+                "The ranking head takes one row per candidate, (batch, candidates, pieces, "
+                f"hidden); got shape {tuple(encoded.shape)}. Is the task's data_format "
+                "premise_and_multi_hypothesis?"
+            )
+        batch, candidates = encoded.shape[:2]
+        flat = encoded.reshape(batch * candidates, *encoded.shape[2:])
+        scores = super().forward(flat, None).reshape(batch, candidates)
+        present = mask.bool().any(-1)
+        return scores.masked_fill(~present, MASKED_SCORE)
