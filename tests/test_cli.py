@@ -195,3 +195,21 @@ def test_make_demo_inputs_cover_every_demo_task():
     for task in tasks:
         assert f"tasks.{task}" in config
     assert tasks == {"rte", "sst2", "stsb"}
+
+
+def test_plugin_subcommands_work_from_any_folder(tmp_path):
+    # No .allennlp_plugins in tmp_path: the subcommand must come from the default-plugin fix.
+    import subprocess
+
+    from tests.conftest import ALLENNLP
+
+    result = subprocess.run(
+        [str(ALLENNLP), "export-onnx", "--help"],
+        cwd=tmp_path,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "usage: allennlp export-onnx" in result.stdout

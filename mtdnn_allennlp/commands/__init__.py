@@ -1,9 +1,9 @@
 """allennlp subcommands of the plugin: `soft-targets`, `ensemble-soft-targets`, `export-onnx`.
 
 allennlp builds its command line before `--include-package` is read, so plugin subcommands must
-be registered by a plugin module that it imports itself: the repository's `.allennlp_plugins`
-lists this package. From another folder, run `python -m mtdnn_allennlp.commands ...` instead of
-`allennlp ...`.
+be registered by a plugin that it imports itself. The compat fix `default_plugin` makes this
+package one of allennlp's default plugins, so `allennlp soft-targets ...` works from any folder
+(`python -m mtdnn_allennlp.commands ...` does the same without the compat hook).
 """
 
 from mtdnn_allennlp.commands.export_onnx import ExportOnnx

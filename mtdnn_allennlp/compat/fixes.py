@@ -369,3 +369,17 @@ def remove_serialization_dir_of_a_failed_start(module: types.ModuleType) -> None
             raise
 
     module.train_model = train_model
+
+
+# --- 12. plugin subcommands from any folder ----------------------------------------------------
+# Not a stack problem: discovery. allennlp builds its command line before it reads
+# `--include-package`, so a plugin's subcommands (soft-targets, export-onnx, ...) exist only when
+# a plugins file names the plugin, and `.allennlp_plugins` is read from the current folder only.
+# allennlp_models solves this by being one of allennlp's DEFAULT_PLUGINS; so does this package.
+
+
+@fix("default_plugin", ("allennlp.common.plugins",), "after", lambda: True)
+def register_as_a_default_plugin(module: types.ModuleType) -> None:
+    """Adds mtdnn_allennlp to allennlp's default plugins, so its subcommands work anywhere."""
+    if "mtdnn_allennlp" not in module.DEFAULT_PLUGINS:
+        module.DEFAULT_PLUGINS = (*module.DEFAULT_PLUGINS, "mtdnn_allennlp")
