@@ -30,6 +30,9 @@ DEFAULTS: Dict[str, str] = {
     # Train on a seeded random subset of this many examples per task ("0": all of them).
     # Validation always reads whole dev sets.
     "MTDNN_TRAIN_EXAMPLES": "0",
+    # A folder that keeps tokenised data files between runs ("": no cache). See
+    # docs/performance.md.
+    "MTDNN_CACHE": "",
 }
 
 _original_environment_variables = allennlp_params._environment_variables
