@@ -12,6 +12,7 @@ float32 is reported too.
 
 import json
 import sys
+from copy import deepcopy
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,9 +44,9 @@ def main() -> None:
     repeats = args.repeats or (3 if args.quick else 8)
     params = experiment_params(TASKS, train_examples=0)
     torch.manual_seed(0)
-    model = Model.from_params(vocab=Vocabulary.empty(), params=Params(params["model"]))
+    model = Model.from_params(vocab=Vocabulary.empty(), params=Params(deepcopy(params["model"])))
     model.eval()
-    reader = DatasetReader.from_params(Params(params["validation_dataset_reader"]))
+    reader = DatasetReader.from_params(Params(deepcopy(params["validation_dataset_reader"])))
     predictor = MultiTaskPredictor(model, reader)
     inputs = [line for task in TASKS for line in task_inputs(task, per_task)]
     # One task per batch on both sides (inputs are grouped by task, as a user would batch).

@@ -12,6 +12,7 @@ import json
 import sys
 import tempfile
 import time
+from copy import deepcopy
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -70,8 +71,12 @@ def child(kind: str, folder: Path, quick: bool) -> None:
 
             from mtdnn_allennlp.predictors import MultiTaskPredictor
 
-            model = Model.from_params(vocab=Vocabulary.empty(), params=Params(params["model"]))
-            reader = DatasetReader.from_params(Params(params["validation_dataset_reader"]))
+            model = Model.from_params(
+                vocab=Vocabulary.empty(), params=Params(deepcopy(params["model"]))
+            )
+            reader = DatasetReader.from_params(
+                Params(deepcopy(params["validation_dataset_reader"]))
+            )
             predictor = MultiTaskPredictor(model.eval(), reader)
             for batch in spec["predict_batches"]:
                 for output in predictor.predict_batch_json(batch):

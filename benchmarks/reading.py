@@ -9,6 +9,7 @@ tokenised once to detect it, once more truncated), the only repeated tokenisatio
 
 import sys
 import tempfile
+from copy import deepcopy
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -35,7 +36,8 @@ def main() -> None:
     def read(cached: bool):
         def run():
             extra = {"cache_directory": cache.name} if cached else {}
-            reader = DatasetReader.from_params(Params(dict(params["dataset_reader"], **extra)))
+            config = dict(deepcopy(params["dataset_reader"]), **extra)
+            reader = DatasetReader.from_params(Params(config))
             total = 0
             for task, path in paths.items():
                 total += sum(1 for _ in reader.read_task(task, path))
