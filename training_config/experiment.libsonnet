@@ -7,12 +7,14 @@
 //   MTDNN_EPOCHS   epochs (default: 3)
 //   MTDNN_SMOKE=1  a quick check: 16 examples per file, one epoch
 //   MTDNN_TRAIN_EXAMPLES  train on a seeded random subset of N examples per task (0: all)
+//   MTDNN_CACHE    keep tokenised data files in this folder between runs ('': off)
 local env = {
   encoder: std.extVar('MTDNN_ENCODER'),
   smoke: std.extVar('MTDNN_SMOKE') == '1',
   seed: std.parseInt(std.extVar('MTDNN_SEED')),
   epochs: std.parseInt(std.extVar('MTDNN_EPOCHS')),
   train_examples: std.parseInt(std.extVar('MTDNN_TRAIN_EXAMPLES')),
+  cache: std.extVar('MTDNN_CACHE'),
 };
 
 local has(object, key) = std.objectHasAll(object, key);
@@ -51,6 +53,7 @@ local has(object, key) = std.objectHasAll(object, key);
       encoder: env.encoder,
       max_length: max_length,
       [if env.smoke then 'max_instances_per_task']: 16,
+      [if env.cache != '' then 'cache_directory']: env.cache,
     } + reader_extra,
     dataset_reader: reader + (
       if env.train_examples > 0

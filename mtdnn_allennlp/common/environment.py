@@ -32,6 +32,9 @@ DEFAULTS: Dict[str, str] = {
     "MTDNN_TRAIN_EXAMPLES": "0",
     # The teachers' soft targets that distillation students train on (docs/distillation.md).
     "MTDNN_SOFT_TARGETS": str(FIXTURES_ROOT / "distillation" / "glue4_soft_targets.jsonl"),
+    # A folder that keeps tokenised data files between runs ("": no cache). See
+    # docs/performance.md.
+    "MTDNN_CACHE": "",
 }
 
 _original_environment_variables = allennlp_params._environment_variables

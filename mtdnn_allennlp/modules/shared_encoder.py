@@ -11,9 +11,13 @@ from typing import Any, Dict, Optional
 
 import torch
 from allennlp.common import Registrable
+from allennlp.common.checks import ConfigurationError
 from transformers import AutoConfig, AutoModel
 
 from mtdnn_allennlp.common.encoders import resolve_encoder
+
+ATTENTION_IMPLEMENTATIONS = ("sdpa", "eager")
+AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 class SharedEncoder(torch.nn.Module, Registrable):
@@ -48,6 +52,14 @@ class TransformerEncoder(SharedEncoder):
         False freezes the encoder.
     config_overrides : `Dict[str, Any]`, optional
         Values set on the transformers config before loading, e.g. `{"hidden_dropout_prob": 0}`.
+    attn_implementation : `str`, optional
+        transformers' attention kernel: `"sdpa"` (torch's scaled-dot-product attention) or
+        `"eager"`. Unset, transformers picks (sdpa for BERT-like encoders in 4.57);
+        benchmarks/train_throughput.py compares the two (see docs/performance.md).
+    autocast_dtype : `str`, optional
+        Run the encoder under `torch.autocast` with this dtype (`"bfloat16"` or `"float16"`);
+        its output is cast back to float32 for the heads and losses. Off by default: on a CPU
+        without native bf16 (no AVX512-BF16/AMX) it is slower, see docs/performance.md.
     """
 
     def __init__(
@@ -55,11 +67,27 @@ class TransformerEncoder(SharedEncoder):
         model_name: str,
         train_parameters: bool = True,
         config_overrides: Optional[Dict[str, Any]] = None,
+        attn_implementation: Optional[str] = None,
+        autocast_dtype: Optional[str] = None,
     ) -> None:
         super().__init__()
+        if attn_implementation not in (None, *ATTENTION_IMPLEMENTATIONS):
+            raise ConfigurationError(
+                f"attn_implementation '{attn_implementation}' is not one of "
+                f"{list(ATTENTION_IMPLEMENTATIONS)} (or leave it unset for transformers' choice)."
+            )
+        if autocast_dtype is not None and autocast_dtype not in AUTOCAST_DTYPES:
+            raise ConfigurationError(
+                f"autocast_dtype '{autocast_dtype}' is not one of {sorted(AUTOCAST_DTYPES)} "
+                "(or leave it unset to run in float32)."
+            )
+        self.autocast_dtype = AUTOCAST_DTYPES[autocast_dtype] if autocast_dtype else None
         folder = resolve_encoder(model_name)
         config = AutoConfig.from_pretrained(folder, **(config_overrides or {}))
-        self.transformer = AutoModel.from_pretrained(folder, config=config)
+        loading: Dict[str, Any] = {"config": config}
+        if attn_implementation is not None:
+            loading["attn_implementation"] = attn_implementation
+        self.transformer = AutoModel.from_pretrained(folder, **loading)
         if getattr(self.transformer, "pooler", None) is not None:
             # Each classification head has its own pooler; the pretrained one would be computed
             # on every batch and never used.
@@ -82,4 +110,9 @@ class TransformerEncoder(SharedEncoder):
             inputs["input_ids"] = token_ids
         else:
             inputs["inputs_embeds"] = word_embeddings
-        return self.transformer(**inputs).last_hidden_state
+        if self.autocast_dtype is None:
+            return self.transformer(**inputs).last_hidden_state
+        device = (token_ids if word_embeddings is None else word_embeddings).device.type
+        with torch.autocast(device_type=device, dtype=self.autocast_dtype):
+            encoded = self.transformer(**inputs).last_hidden_state
+        return encoded.float()

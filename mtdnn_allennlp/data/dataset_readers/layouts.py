@@ -139,6 +139,14 @@ class SnliParallelReader(TaskReader):
     """SNLI as three parallel files: `s1.<split>` premises, `s2.<split>` hypotheses and
     `labels.<split>`. The data path names the `s1.<split>` file."""
 
+    @staticmethod
+    def _others(path: Path) -> Dict[str, Path]:
+        split = path.name[len("s1.") :]
+        return {name: path.with_name(f"{name}.{split}") for name in ("s2", "labels")}
+
+    def source_files(self, path: Path) -> List[Path]:
+        return [path, *(p for p in self._others(path).values() if p.is_file())]
+
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
         if not path.name.startswith("s1."):
             raise DataError(
@@ -148,7 +156,7 @@ class SnliParallelReader(TaskReader):
                 fix="point the data path at s1.dev, s1.test, ...",
             )
         split = path.name[len("s1.") :]
-        others = {name: path.with_name(f"{name}.{split}") for name in ("s2", "labels")}
+        others = self._others(path)
         for other in others.values():
             if not other.is_file():
                 raise DataError(

@@ -38,6 +38,8 @@ class MultiTaskReader(DatasetReader):
         Read a seeded random subset of this many examples of each file (training on subsets).
         Configs set it on the training reader only, so validation sees whole dev sets.
     sample_seed : `int`, optional (default = `0`)
+    cache_directory : `str`, optional
+        Cache every task's tokenised files here between runs (see `TaskReader`).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class MultiTaskReader(DatasetReader):
         skip_invalid: bool = False,
         sample_per_task: Optional[int] = None,
         sample_seed: int = 0,
+        cache_directory: Optional[str] = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -71,6 +74,7 @@ class MultiTaskReader(DatasetReader):
                 max_instances=max_instances_per_task,
                 sample_size=sample_per_task,
                 sample_seed=sample_seed,
+                cache_directory=cache_directory,
             )
             if not isinstance(reader, TaskReader):
                 raise ConfigurationError(

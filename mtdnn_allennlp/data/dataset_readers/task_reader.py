@@ -7,16 +7,18 @@ the multi-task loader and model expect. Bad rows raise a `DataError` naming the 
 task and field; `skip_invalid: true` skips and counts them instead.
 """
 
+import itertools
 import logging
 import math
 import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.util import is_distributed
 from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import (
     Field,
@@ -29,6 +31,7 @@ from allennlp.data.fields import (
 
 from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.data.dataset_readers import tokenization_cache
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.data.tokenization import PieceEncoder
 from mtdnn_allennlp.losses import IGNORE_INDEX
@@ -96,6 +99,10 @@ class TaskReader(DatasetReader):
         file's order, e.g. CoLA's train file is grouped by source).
     sample_seed : `int`, optional (default = `0`)
         Seeds the subset; the task name is mixed in, so tasks draw independently.
+    cache_directory : `str`, optional
+        Keep each file's tokenised instances here and reuse them in later runs. The key hashes
+        the file's content, the tokenizer's files and this reader's settings, so any change to
+        them tokenises again (see `tokenization_cache`).
     """
 
     def __init__(
@@ -107,10 +114,14 @@ class TaskReader(DatasetReader):
         skip_invalid: bool = False,
         sample_size: Optional[int] = None,
         sample_seed: int = 0,
+        cache_directory: Optional[str] = None,
         **kwargs,
     ) -> None:
         super().__init__(
             manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
+        )
+        self.cache_directory = (
+            Path(os.path.expanduser(cache_directory)) if cache_directory else None
         )
         if sample_size is not None and sample_size < 1:
             raise ConfigurationError(f"Task '{task.name}': sample_size must be at least 1.")
@@ -145,37 +156,103 @@ class TaskReader(DatasetReader):
 
     # --- reading --------------------------------------------------------------------------
 
+    def source_files(self, path: Path) -> List[Path]:
+        """Every file read for this data path (the tokenisation cache hashes their content)."""
+        return [path]
+
     def _read(self, file_path: str) -> Iterable[Instance]:
         path = resolve_data_file(file_path, self.task.name)
         self.truncated = self.skipped = self.read_count = 0
+        if self.cache_directory is not None:
+            yield from self._read_cached(path)
+        else:
+            for example in self.shard_iterable(self._examples(path)):
+                instance, _ = self._build(example, path)
+                if instance is not None:
+                    self.read_count += 1
+                    yield instance
+        self._log_counts(path)
+
+    def _examples(self, path: Path) -> Iterable[RawExample]:
         examples: Iterable[RawExample] = self.raw_examples(path)
         if self.sample_size is not None:
             examples = self._sample(list(examples))
-        for example in self.shard_iterable(examples):
-            try:
-                if example.error is not None:
-                    raise example.error
-                instance = self.text_to_instance(**example.fields, line=example.line)
-            except DataError as error:
-                located = error
-                if error.file is None:
-                    located = DataError(
-                        error.problem,
-                        file=str(path),
-                        line=example.line,
-                        task=self.task.name,
-                        field=error.field,
-                        fix=error.fix,
-                    )
-                if not self.skip_invalid:
-                    raise located from None
+        return examples
+
+    def _build(self, example: RawExample, path: Path) -> Tuple[Optional[Instance], bool]:
+        """The example's instance (None if skipped) and whether it was truncated."""
+        truncated_before = self.truncated
+        try:
+            if example.error is not None:
+                raise example.error
+            instance = self.text_to_instance(**example.fields, line=example.line)
+        except DataError as error:
+            located = error
+            if error.file is None:
+                located = DataError(
+                    error.problem,
+                    file=str(path),
+                    line=example.line,
+                    task=self.task.name,
+                    field=error.field,
+                    fix=error.fix,
+                )
+            if not self.skip_invalid:
+                raise located from None
+            self.skipped += 1
+            if self.skipped <= 5:
+                logger.warning("skipped: %s", located)
+            return None, False
+        return instance, self.truncated > truncated_before
+
+    # --- the tokenisation cache -------------------------------------------------------------
+
+    def cache_settings(self) -> Dict[str, Any]:
+        """Everything besides the files and tokenizer that changes the instances read."""
+        ignored = {"truncated", "skipped", "read_count", "task", "cache_directory"}
+        ignored.add("serialization_dir")  # differs between runs, never changes an instance
+        settings = {
+            key: value
+            for key, value in vars(self).items()
+            if not key.startswith("_") and key not in ignored
+        }
+        task = self.task
+        settings["task"] = [task.name, task.task_type, task.data_format, task.labels, task.reader]
+        settings["reader"] = f"{type(self).__module__}.{type(self).__qualname__}"
+        return settings
+
+    def cache_file(self, path: Path, limit: Optional[int]) -> Path:
+        assert self.cache_directory is not None
+        settings = dict(self.cache_settings(), limit=limit)
+        key = tokenization_cache.cache_key(self.source_files(path), self.encoder_name, settings)
+        return self.cache_directory / f"{self.task.name}-{key[:32]}.pkl"
+
+    def _read_cached(self, path: Path) -> Iterator[Instance]:
+        # The cache holds the whole file's entries before sharding, so every worker of a
+        # distributed run reuses one entry. With max_instances set, only the examples that some
+        # worker can take are built.
+        limit = None
+        if self.max_instances is not None:
+            workers = self._worker_info.num_workers if self._worker_info is not None else 1
+            world = torch.distributed.get_world_size() if is_distributed() else 1
+            limit = self.max_instances * workers * world
+        cache_file = self.cache_file(path, limit)
+        entries = tokenization_cache.load_entries(cache_file)
+        if entries is not None:
+            logger.info("task %s: tokenised instances from cache %s", self.task.name, cache_file)
+        else:
+            examples = itertools.islice(self._examples(path), limit)
+            entries = [self._build(example, path) for example in examples]
+            tokenization_cache.save_entries(cache_file, entries)
+            logger.info("task %s: tokenised instances cached in %s", self.task.name, cache_file)
+        self.truncated = self.skipped = 0
+        for instance, truncated in self.shard_iterable(entries):
+            if instance is None:
                 self.skipped += 1
-                if self.skipped <= 5:
-                    logger.warning("skipped: %s", located)
                 continue
+            self.truncated += truncated
             self.read_count += 1
             yield instance
-        self._log_counts(path)
 
     def _sample(self, examples: List[RawExample]) -> List[RawExample]:
         if self.sample_size is None or len(examples) <= self.sample_size:
