@@ -15,6 +15,7 @@ from allennlp.common.util import import_module_and_submodules
 from allennlp.data import Vocabulary
 
 from mtdnn_allennlp.data.data_loaders import MultiTaskDataLoader, TaskSampler
+from mtdnn_allennlp.data.data_loaders.multitask_data_loader import split_for_workers
 from mtdnn_allennlp.data.data_loaders.samplers import (
     ProportionalSampler,
     TemperatureSampler,
@@ -280,3 +281,25 @@ def test_loader_passes_the_epoch_to_the_sampler():
     built = loader("rte", "sst2", batch_size={"rte": 2, "sst2": 16}, sampler=annealed, seed=5)
     assert task_share(built, "sst2") == pytest.approx(4 / 36, abs=0.06)  # T = 1
     assert task_share(built, "sst2") == pytest.approx(0.5, abs=0.08)  # T = 1000
+
+
+@pytest.mark.parametrize("world", [2, 3, 4])
+def test_split_for_workers_gives_equal_counts_and_every_example_once(world):
+    batches = [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)], ["c0", "c1", "c2"]]
+    shares = split_for_workers(batches, world)
+    assert len(shares) == world
+    assert len({len(share) for share in shares}) == 1
+    seen = [x for share in shares for batch in share for x in batch]
+    assert sorted(seen) == sorted(x for batch in batches for x in batch)
+    for share in shares:  # halves stay within one original batch, so within one task
+        assert all(len({x[0] for x in batch}) == 1 and batch for batch in share)
+
+
+def test_split_for_workers_keeps_batches_whole_when_they_divide_evenly():
+    batches = [[1, 2], [3], [4, 5], [6]]
+    assert split_for_workers(batches, 2) == [[[1, 2], [4, 5]], [[3], [6]]]
+
+
+def test_split_for_workers_needs_an_example_per_worker():
+    with pytest.raises(ConfigurationError, match="among 3 workers"):
+        split_for_workers([[1], [2]], 3)

@@ -7,13 +7,14 @@ the multi-task loader and model expect. Bad rows raise a `DataError` naming the 
 task and field; `skip_invalid: true` skips and counts them instead.
 """
 
+import itertools
 import logging
 import math
 import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -131,6 +132,20 @@ class TaskReader(DatasetReader):
         return RawExample(line, error=error)
 
     # --- reading --------------------------------------------------------------------------
+
+    # allennlp's readers keep only their worker's share of a file (and of max_instances) under
+    # distributed training. The multi-task loader deals out whole batches itself, so it makes
+    # its readers read whole files with `read_whole_files()`.
+    shard_by_worker = True
+
+    def read_whole_files(self) -> None:
+        self.shard_by_worker = False
+        self._set_distributed_info(None)
+
+    def shard_iterable(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        if self.shard_by_worker:
+            return super().shard_iterable(iterable)
+        return itertools.islice(iterable, self.max_instances)
 
     def _read(self, file_path: str) -> Iterable[Instance]:
         path = resolve_data_file(file_path, self.task.name)
