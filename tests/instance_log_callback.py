@@ -1,5 +1,5 @@
-"""A test-only trainer callback that records which examples each worker saw, for the
-distributed training test."""
+"""Test-only trainer callbacks: which examples each worker saw (distributed test), and the
+weights a run starts from (multi-stage test)."""
 
 import json
 from pathlib import Path
@@ -38,3 +38,14 @@ class LogInstances(TrainerCallback):
                 keys = [[m["task"], m["id"], m["premise"]] for m in batch["metadata"]]
                 record = {"epoch": epoch, "training": is_training, "keys": keys}
                 log.write(json.dumps(record) + "\n")
+
+
+@TrainerCallback.register("test_save_initial_weights")
+class SaveInitialWeights(TrainerCallback):
+    """Saves the model's weights as training starts, to `initial_weights.th`."""
+
+    def on_start(self, trainer, is_primary=True, **kwargs) -> None:
+        if is_primary:
+            torch.save(
+                trainer.model.state_dict(), Path(self.serialization_dir) / "initial_weights.th"
+            )

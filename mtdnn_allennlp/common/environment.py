@@ -30,6 +30,10 @@ DEFAULTS: Dict[str, str] = {
     # Train on a seeded random subset of this many examples per task ("0": all of them).
     # Validation always reads whole dev sets.
     "MTDNN_TRAIN_EXAMPLES": "0",
+    # Multi-stage training (training_config/multistage/refine.jsonnet): the stage-1 archive
+    # ("": unset, the config says so) and the task to refine.
+    "MTDNN_INIT_ARCHIVE": "",
+    "MTDNN_REFINE_TASK": "rte",
 }
 
 _original_environment_variables = allennlp_params._environment_variables
