@@ -139,6 +139,8 @@ def test_different_shapes_are_a_configuration_error(stage1, tmp_path):
 def test_no_archive_is_a_configuration_error(tmp_path):
     with pytest.raises(ConfigurationError, match="no model archive at"):
         build(["rte"], init_from_archive={"archive_file": str(tmp_path)})
+    with pytest.raises(ConfigurationError, match="no model archive at .*missing.tar.gz"):
+        build(["rte"], init_from_archive={"archive_file": str(tmp_path / "missing.tar.gz")})
 
 
 # --- end to end through the CLI -----------------------------------------------------------

@@ -72,7 +72,10 @@ class ArchiveInitializer(FromParams):
     # --- reading the archive --------------------------------------------------------------
 
     def _archive_path(self) -> Path:
-        path = Path(cached_path(self.archive_file))
+        try:
+            path = Path(cached_path(self.archive_file))
+        except FileNotFoundError:
+            path = Path(self.archive_file)
         if path.is_dir():
             path = path / "model.tar.gz"
         if not path.is_file():
