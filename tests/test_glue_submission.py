@@ -79,7 +79,7 @@ def test_labels_agree_with_allennlp_predict(archive, submission, tmp_path):
 
 def test_module_entry_point_and_task_choice(archive, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "mtdnn_allennlp.commands.glue_submission", str(archive)]
+        [sys.executable, "-m", "mtdnn_allennlp.commands", str(archive)]
         + ["--output-dir", str(tmp_path), "--tasks", "rte", "--data-dir", str(GLUE)],
         cwd=ROOT,
         env=cli_env(),

@@ -11,7 +11,7 @@ data folder with the task's own reader, predicts, and writes `<Task>.tsv` with a
 
 MNLI writes MNLI-m.tsv, MNLI-mm.tsv and AX.tsv (the diagnostic set, predicted by the MNLI head).
 Tasks that are not GLUE tasks (SNLI, NER...) are skipped. Also runnable without the allennlp
-CLI: `python -m mtdnn_allennlp.commands.glue_submission ARCHIVE --output-dir DIR`.
+CLI: `python -m mtdnn_allennlp.commands ARCHIVE --output-dir DIR`.
 """
 
 import argparse
@@ -151,11 +151,7 @@ def write_submission(
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mtdnn_allennlp.commands.glue_submission")
+    parser = argparse.ArgumentParser(prog="python -m mtdnn_allennlp.commands")
     GlueSubmission().add_subparser(parser.add_subparsers())
     args = parser.parse_args(["glue-submission", *(sys.argv[1:] if argv is None else argv)])
     args.func(args)
-
-
-if __name__ == "__main__":
-    main()
