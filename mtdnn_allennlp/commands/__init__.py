@@ -1,4 +1,5 @@
-"""allennlp subcommands of the plugin: `soft-targets`, `ensemble-soft-targets`, `export-onnx`.
+"""allennlp subcommands of the plugin: `soft-targets`, `ensemble-soft-targets`, `export-onnx`,
+`glue-submission`.
 
 allennlp builds its command line before `--include-package` is read, so plugin subcommands must
 be registered by a plugin that it imports itself. The compat fix `default_plugin` makes this
@@ -7,6 +8,7 @@ package one of allennlp's default plugins, so `allennlp soft-targets ...` works 
 """
 
 from mtdnn_allennlp.commands.export_onnx import ExportOnnx
+from mtdnn_allennlp.commands.glue_submission import GlueSubmission
 from mtdnn_allennlp.commands.soft_targets import EnsembleSoftTargets, SoftTargets
 
-__all__ = ["EnsembleSoftTargets", "ExportOnnx", "SoftTargets"]
+__all__ = ["EnsembleSoftTargets", "ExportOnnx", "GlueSubmission", "SoftTargets"]

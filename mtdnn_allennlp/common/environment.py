@@ -35,6 +35,10 @@ DEFAULTS: Dict[str, str] = {
     # A folder that keeps tokenised data files between runs ("": no cache). See
     # docs/performance.md.
     "MTDNN_CACHE": "",
+    # Multi-stage training (training_config/multistage/refine.jsonnet): the stage-1 archive
+    # ("": unset, the config says so) and the task to refine.
+    "MTDNN_INIT_ARCHIVE": "",
+    "MTDNN_REFINE_TASK": "rte",
 }
 
 _original_environment_variables = allennlp_params._environment_variables

@@ -11,11 +11,13 @@ from typing import Any, Dict, List, Optional
 import torch
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.params import remove_keys_from_params
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.nn import InitializerApplicator
 
 from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names
+from mtdnn_allennlp.models.archive_init import ArchiveInitializer
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.modules.shared_encoder import SharedEncoder
 from mtdnn_allennlp.tasks import TaskDefinition
@@ -42,6 +44,9 @@ class MultiTaskModel(Model):
         loss against the gold labels plus `soft_loss_weight` times its `kd_loss` against the
         teachers' targets; the paper's average by default. Batches without soft targets use
         the hard loss alone.
+    init_from_archive : `ArchiveInitializer`, optional
+        Multi-stage training: copy the encoder and heads of a trained archive after building
+        (`models/archive_init.py`, docs/multistage.md). Ignored when an archive is loaded.
     """
 
     default_predictor = "mtdnn"
@@ -54,6 +59,7 @@ class MultiTaskModel(Model):
         initializer: InitializerApplicator = InitializerApplicator(),
         hard_loss_weight: float = 0.5,
         soft_loss_weight: float = 0.5,
+        init_from_archive: Optional[ArchiveInitializer] = None,
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
@@ -74,6 +80,16 @@ class MultiTaskModel(Model):
             check_metric_names(task.name, task.metrics)
             self.metrics[task.name] = TaskMetrics(task.metrics, task.n_class)
         initializer(self.heads)
+        if init_from_archive is not None:
+            init_from_archive(self)
+
+    @classmethod
+    def _load(cls, config: Params, serialization_dir, weights_file=None, cuda_device=-1):
+        # The archive's weights already include what init_from_archive copied in at the start
+        # of training; loading must neither redo it nor need the stage-1 archive to exist.
+        config = config.duplicate()
+        remove_keys_from_params(config.get("model"), ["init_from_archive"])
+        return super()._load(config, serialization_dir, weights_file, cuda_device)
 
     def task_of(self, task: List[str]) -> str:
         names = set(task)

@@ -15,7 +15,9 @@ from allennlp.common.util import import_module_and_submodules
 from allennlp.data import Vocabulary
 
 from mtdnn_allennlp.data.data_loaders import MultiTaskDataLoader, TaskSampler
+from mtdnn_allennlp.data.data_loaders.multitask_data_loader import split_for_workers
 from mtdnn_allennlp.data.data_loaders.samplers import (
+    MainTaskRatioSampler,
     ProportionalSampler,
     TemperatureSampler,
     UniformSampler,
@@ -280,3 +282,88 @@ def test_loader_passes_the_epoch_to_the_sampler():
     built = loader("rte", "sst2", batch_size={"rte": 2, "sst2": 16}, sampler=annealed, seed=5)
     assert task_share(built, "sst2") == pytest.approx(4 / 36, abs=0.06)  # T = 1
     assert task_share(built, "sst2") == pytest.approx(0.5, abs=0.08)  # T = 1000
+
+
+@pytest.mark.parametrize("world", [2, 3, 4])
+def test_split_for_workers_gives_equal_counts_and_every_example_once(world):
+    batches = [[f"a{i}" for i in range(8)], [f"b{i}" for i in range(8)], ["c0", "c1", "c2"]]
+    shares = split_for_workers(batches, world)
+    assert len(shares) == world
+    assert len({len(share) for share in shares}) == 1
+    seen = [x for share in shares for batch in share for x in batch]
+    assert sorted(seen) == sorted(x for batch in batches for x in batch)
+    for share in shares:  # halves stay within one original batch, so within one task
+        assert all(len({x[0] for x in batch}) == 1 and batch for batch in share)
+
+
+def test_split_for_workers_keeps_batches_whole_when_they_divide_evenly():
+    batches = [[1, 2], [3], [4, 5], [6]]
+    assert split_for_workers(batches, 2) == [[[1, 2], [4, 5]], [[3], [6]]]
+
+
+def test_split_for_workers_needs_an_example_per_worker():
+    with pytest.raises(ConfigurationError, match="among 3 workers"):
+        split_for_workers([[1], [2]], 3)
+
+
+# --- main_task_ratio --------------------------------------------------------------------------
+
+
+def test_main_task_ratio_is_registered():
+    sampler = TaskSampler.from_params(
+        Params({"type": "main_task_ratio", "main_task": "rte", "ratio": 0.5})
+    )
+    assert isinstance(sampler, MainTaskRatioSampler)
+    assert (sampler.main_task, sampler.ratio, sampler.auxiliary_first) == ("rte", 0.5, False)
+
+
+@pytest.mark.parametrize("ratio, auxiliary", [(0.5, 5), (1.0, 10), (2.5, 25), (0.0, 0), (9, 40)])
+def test_main_task_ratio_counts(ratio, auxiliary):
+    batches = {"main": 10, "a": 30, "b": 10}
+    schedule = MainTaskRatioSampler("main", ratio).schedule(batches, random.Random(3), 0)
+    counts = Counter(schedule)
+    assert counts["main"] == 10  # every main-task batch, once
+    assert counts["a"] + counts["b"] == auxiliary  # floor(ratio * 10), at most the 40 there are
+    assert counts["a"] <= 30 and counts["b"] <= 10  # no auxiliary batch twice
+
+
+def test_main_task_ratio_draws_auxiliary_tasks_by_size_and_interleaves():
+    batches = {"main": 100, "a": 300, "b": 100}
+    sampler = MainTaskRatioSampler("main", 1.0)
+    drawn = Counter()
+    for seed in range(50):
+        schedule = sampler.schedule(batches, random.Random(seed), 0)
+        drawn.update(task for task in schedule if task != "main")
+    assert drawn["a"] / (drawn["a"] + drawn["b"]) == pytest.approx(0.75, abs=0.03)
+    # shuffled together: the main task is not all at one end
+    assert schedule[:100] != ["main"] * 100 and schedule[-100:] != ["main"] * 100
+
+
+def test_main_task_ratio_auxiliary_first():
+    schedule = MainTaskRatioSampler("main", 0.5, auxiliary_first=True).schedule(
+        {"main": 4, "a": 10}, random.Random(0), 0
+    )
+    assert schedule == ["a", "a", "main", "main", "main", "main"]
+
+
+def test_main_task_ratio_checks_its_settings():
+    with pytest.raises(ConfigurationError, match="ratio is -1"):
+        MainTaskRatioSampler("rte", -1)
+    with pytest.raises(ConfigurationError, match=r"main_task 'mnli' is not one of .*'rte'"):
+        MainTaskRatioSampler("mnli", 0.5).schedule({"rte": 2, "sst2": 2}, random.Random(0), 0)
+
+
+def test_loader_with_main_task_ratio_sees_the_main_task_whole_each_epoch():
+    # rte: 8 batches of 8; the auxiliary pool: 8 sst2 and 4 cola batches, of which 0.5 * 8 = 4
+    # are drawn each epoch.
+    sampler = MainTaskRatioSampler("rte", 0.5)
+    built = loader("rte", "sst2", "cola", batch_size=8, sampler=sampler)
+    epochs = [epoch(built) for _ in range(3)]
+    for batches in epochs:
+        assert len(batches) == len(built) == 8 + 4
+        rte = Counter(key for batch in batches for key in batch if key[0] == "rte")
+        assert set(rte) == set(file_keys("rte")) and set(rte.values()) == {1}
+        auxiliary = [key for batch in batches for key in batch if key[0] != "rte"]
+        assert len(auxiliary) == len(set(auxiliary)) <= 4 * 8
+    # each epoch draws other auxiliary batches
+    assert {k for b in epochs[0] for k in b} != {k for b in epochs[1] for k in b}

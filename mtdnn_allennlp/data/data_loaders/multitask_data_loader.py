@@ -4,7 +4,8 @@ Each epoch:
 1. every task's instances are shuffled and cut into batches of similar length (sorting within
    pools of `batch_size * 100` instances), which cuts padding without fixing batch membership;
 2. the sampler decides which task each batch of the epoch comes from;
-3. under distributed training, worker k takes every k-th batch of that schedule.
+3. under distributed training, worker k takes every k-th batch of that schedule, after the
+   last batches are halved if needed so that every worker gets as many (`split_for_workers`).
 
 All randomness comes from `random.Random(seed + epoch)`, with the epoch counted by this loader's
 own iterations. allennlp's `--recover` replays the completed epochs' iterations, so a resumed
@@ -71,6 +72,12 @@ class MultiTaskDataLoader(DataLoader):
             )
         self.reader = reader
         self.paths = reader.task_paths(data_path)
+        for task_reader in reader.readers.values():
+            # This loader deals whole batches out to the distributed workers itself, from the
+            # same full schedule on each. Readers built inside a worker would also keep only
+            # their rank's share of each file, so each worker would see a quarter of the data
+            # (with 2 workers) and the workers' schedules, even their lengths, would differ.
+            task_reader.read_whole_files()
         if isinstance(batch_size, int):
             batch_size = {task: batch_size for task in self.paths}
         missing = set(self.paths) - set(batch_size)
@@ -181,6 +188,30 @@ def _this_workers_share(batches: List) -> List:
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return batches
     world, rank = torch.distributed.get_world_size(), torch.distributed.get_rank()
-    # Equal counts on every worker, or DDP would wait forever for a missing batch.
-    usable = len(batches) - len(batches) % world
-    return batches[rank:usable:world]
+    return split_for_workers(batches, world)[rank]
+
+
+def split_for_workers(batches: List[List], world: int) -> List[List[List]]:
+    """Deals the epoch's batches out to `world` workers: every example exactly once, and the
+    same number of batches on every worker.
+
+    Equal counts matter: DDP synchronises every step, and allennlp's trainer stops all workers
+    (dropping the rest of the data) as soon as one runs out. So when the batch count is not a
+    multiple of `world`, the largest batches (the last among equals) are halved, each half
+    keeping its task, until it is. Every worker computes the same schedule from
+    the same seed, so they all split alike.
+    """
+    batches = list(batches)
+    while len(batches) % world:
+        sizes = [len(batch) for batch in batches]
+        if not sizes or max(sizes) < 2:
+            raise ConfigurationError(
+                f"Cannot share {sum(sizes)} examples among {world} workers with an equal "
+                "number of batches each. Use fewer workers or more data."
+            )
+        # Halving the largest batch leaves the halves closest to a full batch.
+        position = max(range(len(batches)), key=lambda i: (sizes[i], i))
+        batch = batches[position]
+        half = len(batch) // 2
+        batches[position : position + 1] = [batch[:half], batch[half:]]
+    return [batches[rank::world] for rank in range(world)]

@@ -95,3 +95,53 @@ class TemperatureSampler(TaskSampler):
         t = self.temperature_at(epoch)
         total = self.batches_per_epoch or sum(batches.values())
         return _draw({task: count ** (1.0 / t) for task, count in batches.items()}, total, rng)
+
+
+@TaskSampler.register("main_task_ratio")
+class MainTaskRatioSampler(TaskSampler):
+    """MT-DNN's `--ratio` (with `--mix_opt`): a main task, and auxiliary tasks capped relative
+    to it.
+
+    Each epoch has every batch of `main_task` once, plus `floor(ratio * main batches)` batches
+    drawn without replacement from the pool of all the auxiliary tasks' batches (all of them if
+    the pool is smaller). An auxiliary task is therefore drawn in proportion to its number of
+    batches, and no auxiliary batch repeats within an epoch. The draw changes every epoch, so
+    over epochs the auxiliary data is covered in turn. By default the main and auxiliary
+    batches are shuffled together; `auxiliary_first` puts the auxiliary batches first (in
+    random order) and the main task's after them, as MT-DNN's `--mix_opt 1` does.
+
+    For example, RTE with 4 batches and SNLI with 600: `ratio: 0.5` gives an epoch of the 4 RTE
+    batches and 2 SNLI batches, interleaved at random.
+
+    # Parameters
+
+    main_task : `str`
+        The task of interest; every other task of the loader is auxiliary.
+    ratio : `float`
+        Auxiliary batches per main-task batch; 0 trains the main task alone.
+    auxiliary_first : `bool`, optional (default = `False`)
+    """
+
+    def __init__(self, main_task: str, ratio: float, auxiliary_first: bool = False) -> None:
+        if ratio < 0:
+            raise ConfigurationError(f"main_task_ratio sampler: ratio is {ratio}; it must be >= 0.")
+        self.main_task = main_task
+        self.ratio = ratio
+        self.auxiliary_first = auxiliary_first
+
+    def schedule(self, batches, rng, epoch):
+        if self.main_task not in batches:
+            raise ConfigurationError(
+                f"main_task_ratio sampler: main_task '{self.main_task}' is not one of the "
+                f"loader's tasks {sorted(batches)}."
+            )
+        main = [self.main_task] * batches[self.main_task]
+        pool = [
+            task for task, count in batches.items() if task != self.main_task for _ in range(count)
+        ]
+        auxiliary = rng.sample(pool, min(int(self.ratio * len(main)), len(pool)))
+        if self.auxiliary_first:
+            return auxiliary + main  # rng.sample returns its draw in random order
+        order = main + auxiliary
+        rng.shuffle(order)
+        return order

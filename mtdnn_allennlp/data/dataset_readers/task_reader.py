@@ -160,6 +160,20 @@ class TaskReader(DatasetReader):
         """Every file read for this data path (the tokenisation cache hashes their content)."""
         return [path]
 
+    # allennlp's readers keep only their worker's share of a file (and of max_instances) under
+    # distributed training. The multi-task loader deals out whole batches itself, so it makes
+    # its readers read whole files with `read_whole_files()`.
+    shard_by_worker = True
+
+    def read_whole_files(self) -> None:
+        self.shard_by_worker = False
+        self._set_distributed_info(None)
+
+    def shard_iterable(self, iterable: Iterable[Any]) -> Iterator[Any]:
+        if self.shard_by_worker:
+            return super().shard_iterable(iterable)
+        return itertools.islice(iterable, self.max_instances)
+
     def _read(self, file_path: str) -> Iterable[Instance]:
         path = resolve_data_file(file_path, self.task.name)
         self.truncated = self.skipped = self.read_count = 0
