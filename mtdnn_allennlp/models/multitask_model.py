@@ -6,7 +6,7 @@ plain forward and backward pass through the encoder and one head.
 
 from copy import deepcopy
 from statistics import mean
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from allennlp.common import Params
@@ -61,6 +61,12 @@ class MultiTaskModel(Model):
             check_metric_names(task.name, task.metrics)
             self.metrics[task.name] = TaskMetrics(task.metrics, task.n_class)
         initializer(self.heads)
+        # Set by the adversarial training callback: while training, forward then also returns
+        # what a second pass from perturbed word embeddings needs (see `perturbed_logits`).
+        self.expose_adversarial_inputs = False
+        # Extra training statistics reported with the metrics (console, TensorBoard), keyed by
+        # metric name; each is called with `reset` and returns None when it has nothing yet.
+        self.training_monitors: Dict[str, Callable[[bool], Optional[float]]] = {}
 
     def task_of(self, task: List[str]) -> str:
         names = set(task)
@@ -83,15 +89,39 @@ class MultiTaskModel(Model):
     ) -> Dict[str, Any]:
         name = self.task_of(task)
         pieces = tokens["tokens"]
-        encoded = self.encoder(pieces["token_ids"], pieces["mask"], pieces.get("type_ids"))
+        expose = self.training and self.expose_adversarial_inputs
+        word_embeddings = self.encoder.embed_words(pieces["token_ids"]) if expose else None
+        encoded = self.encoder(
+            pieces["token_ids"], pieces["mask"], pieces.get("type_ids"), word_embeddings
+        )
         logits = self.heads[name](encoded, pieces["mask"])
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
+        if expose:
+            output["adversarial_inputs"] = {
+                "task": name,
+                "token_ids": pieces["token_ids"],
+                "word_embeddings": word_embeddings,
+                "mask": pieces["mask"],
+                "type_ids": pieces.get("type_ids"),
+                "logits": logits,
+            }
         if label is not None:
             definition = self.tasks[name]
             loss = self.losses[name](logits, label) * definition.loss_weight
             output["loss"] = loss
             self._update_metrics(name, logits.detach(), label, metadata or [], loss.item())
         return output
+
+    def perturbed_logits(
+        self,
+        name: str,
+        word_embeddings: torch.Tensor,
+        mask: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Task `name`'s logits from (perturbed) word embeddings; no loss, no metrics."""
+        encoded = self.encoder(None, mask, type_ids, word_embeddings=word_embeddings)
+        return self.heads[name](encoded, mask)
 
     # --- metrics --------------------------------------------------------------------------
 
@@ -134,6 +164,10 @@ class MultiTaskModel(Model):
                 task_scores.append(mean(scores))
             if reset:
                 metrics.reset()
+        for key, monitor in self.training_monitors.items():
+            value = monitor(reset)
+            if value is not None:
+                values[key] = value
         if task_scores:
             # MT-DNN's summary score: each task's metrics averaged, then tasks averaged.
             values["average"] = mean(task_scores)
