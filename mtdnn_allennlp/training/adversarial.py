@@ -287,18 +287,19 @@ class AdversarialTrainingCallback(TrainerCallback):
         super().on_start(trainer, is_primary=is_primary, **kwargs)
         model = trainer.model
         self.divergences = self.build_divergences(model)
-        model.expose_adversarial_inputs = True
-        model.training_monitors.update(self.monitors)
-        model.training_monitors["adv_skipped_batches"] = self.skipped_monitor
         if self.bregman_mu > 0:
+            # Copied without the monitors, which point back at callbacks and the trainer.
+            monitors, model.training_monitors = model.training_monitors, {}
             self.teacher = deepcopy(model)
-            self.teacher.expose_adversarial_inputs = False
-            self.teacher.training_monitors = {}
+            model.training_monitors = monitors
             for parameter in self.teacher.parameters():
                 parameter.requires_grad_(False)
             if self._pending_teacher_state is not None:
                 self.teacher.load_state_dict(self._pending_teacher_state)
                 self._pending_teacher_state = None
+        model.expose_adversarial_inputs = True
+        model.training_monitors.update(self.monitors)
+        model.training_monitors["adv_skipped_batches"] = self.skipped_monitor
 
     def skipped_monitor(self, reset: bool) -> Optional[float]:
         # A training statistic: not shown among the validation metrics.

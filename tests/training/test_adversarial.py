@@ -443,3 +443,36 @@ def test_alpha_zero_updates_the_parameters_exactly_like_plain_training(
     metrics = json.loads((tmp_path / "adv" / "metrics.json").read_text())
     assert metrics["training_adv_loss"] > 0 and metrics["training_adv_noise_norm"] > 0
     assert metrics["training_adv_skipped_batches"] == 0
+
+
+def test_bregman_teacher_adds_its_term_and_follows_the_parameters(tiny_encoder):
+    model = _model().train()
+    callback = _callback(bregman_mu=1.0, bregman_beta=0.75)
+    trainer = _fake_trainer(model)
+    callback.on_start(trainer)
+    assert callback.teacher is not None and callback.teacher is not model
+    assert not any(p.requires_grad for p in callback.teacher.parameters())
+    name = "heads.rte.output.weight"
+    start = dict(callback.teacher.named_parameters())[name].clone()
+    with torch.no_grad():
+        dict(model.named_parameters())[name].add_(1.0)  # as if an optimiser step moved it
+    callback.on_batch(trainer, [], [], {}, 0, 1, is_training=True)
+    moved = dict(callback.teacher.named_parameters())[name]
+    assert torch.allclose(moved, 0.75 * start + 0.25 * (start + 1.0))
+    # The teacher now differs from the model, so the proximal term is positive.
+    batch = _batch("rte", torch.tensor([0, 1, 1]))
+    callback.on_backward(trainer, model(**batch), backward_called=False)
+    assert model.get_metrics()["adv_bregman_loss"] > 0
+    # Its state goes into the checkpoint and back, also before on_start (as --recover does).
+    state = callback.state_dict()
+    fresh = _callback(bregman_mu=1.0)
+    fresh.load_state_dict(state)
+    fresh.on_start(_fake_trainer(_model().train()))
+    assert fresh.skipped_batches == 0
+    assert torch.equal(dict(fresh.teacher.named_parameters())[name], moved)
+
+
+def test_without_bregman_there_is_no_teacher(tiny_encoder):
+    callback = _callback()
+    callback.on_start(_fake_trainer(_model()))
+    assert callback.teacher is None and "teacher" not in callback.state_dict()
