@@ -39,6 +39,14 @@ class Row:
     seeds: Sequence[int] = (1,)
 
 
+ADV_MTL_REPORT = [
+    ("rte", "accuracy"),
+    ("mrpc", "accuracy"),
+    ("mrpc", "f1"),
+    ("sst2", "accuracy"),
+    ("stsb", "pearson"),
+]
+
 # Train subsets and epochs are shared by a group so its rows compare like with like.
 GROUPS: Dict[str, Dict] = {
     "mtl": {
@@ -75,6 +83,36 @@ GROUPS: Dict[str, Dict] = {
                 "conll2003+ncbi_disease",
                 "ner/ner_mtl.jsonnet",
                 [("conll2003", "span_f1"), ("ncbi_disease", "span_f1")],
+            ),
+        ],
+    },
+    # Adversarial (SMART) vs plain, same subsets and epochs (docs/adversarial.md).
+    "adversarial": {
+        "env": {"MTDNN_TRAIN_EXAMPLES": "800", "MTDNN_EPOCHS": "2"},
+        "rows": [
+            Row("rte plain", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3)),
+            Row("rte-adv", "adversarial/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3)),
+            Row("mrpc plain", "glue/mrpc.jsonnet", [("mrpc", "accuracy"), ("mrpc", "f1")]),
+            Row("mrpc-adv", "adversarial/mrpc.jsonnet", [("mrpc", "accuracy"), ("mrpc", "f1")]),
+            Row("sst2 plain", "glue/sst2.jsonnet", [("sst2", "accuracy")]),
+            Row("sst2-adv", "adversarial/sst2.jsonnet", [("sst2", "accuracy")]),
+            Row("stsb plain", "glue/stsb.jsonnet", [("stsb", "pearson"), ("stsb", "spearman")]),
+            Row(
+                "stsb-adv", "adversarial/stsb.jsonnet", [("stsb", "pearson"), ("stsb", "spearman")]
+            ),
+            Row("glue4-mtl plain", "adversarial/glue4_plain.jsonnet", ADV_MTL_REPORT),
+            Row("glue4-mtl-adv", "adversarial/mtdnn.jsonnet", ADV_MTL_REPORT),
+            Row(
+                "conll2003 plain",
+                "ner/conll2003.jsonnet",
+                [("conll2003", "span_f1")],
+                env={"MTDNN_TRAIN_EXAMPLES": "1000"},
+            ),
+            Row(
+                "conll2003-adv",
+                "adversarial/conll2003.jsonnet",
+                [("conll2003", "span_f1")],
+                env={"MTDNN_TRAIN_EXAMPLES": "1000"},
             ),
         ],
     },

@@ -6,7 +6,7 @@ plain forward and backward pass through the encoder and one head.
 
 from copy import deepcopy
 from statistics import mean
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from allennlp.common import Params
@@ -80,6 +80,12 @@ class MultiTaskModel(Model):
             check_metric_names(task.name, task.metrics)
             self.metrics[task.name] = TaskMetrics(task.metrics, task.n_class)
         initializer(self.heads)
+        # Set by the adversarial training callback: while training, forward then also returns
+        # what a second pass from perturbed word embeddings needs (see `perturbed_logits`).
+        self.expose_adversarial_inputs = False
+        # Extra training statistics reported with the metrics (console, TensorBoard), keyed by
+        # metric name; each is called with `reset` and returns None when it has nothing yet.
+        self.training_monitors: Dict[str, Callable[[bool], Optional[float]]] = {}
         if init_from_archive is not None:
             init_from_archive(self)
 
@@ -114,12 +120,22 @@ class MultiTaskModel(Model):
     ) -> Dict[str, Any]:
         name = self.task_of(task)
         pieces = tokens["tokens"]
-        if pieces["token_ids"].dim() == 3:  # ranking: (batch, candidates, pieces)
-            encoded = self._encode_candidates(pieces)
-        else:
-            encoded = self.encoder(pieces["token_ids"], pieces["mask"], pieces.get("type_ids"))
+        expose = self.training and self.expose_adversarial_inputs
+        word_embeddings = self.encoder.embed_words(pieces["token_ids"]) if expose else None
+        encoded = self._encode(
+            pieces["token_ids"], pieces["mask"], pieces.get("type_ids"), word_embeddings
+        )
         logits = self.heads[name](encoded, pieces["mask"], type_ids=pieces.get("type_ids"))
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
+        if expose:
+            output["adversarial_inputs"] = {
+                "task": name,
+                "token_ids": pieces["token_ids"],
+                "word_embeddings": word_embeddings,
+                "mask": pieces["mask"],
+                "type_ids": pieces.get("type_ids"),
+                "logits": logits,
+            }
         if label is not None:
             definition = self.tasks[name]
             loss = self.losses[name](logits, label)
@@ -131,23 +147,44 @@ class MultiTaskModel(Model):
             self._update_metrics(name, logits.detach(), label, metadata or [], loss.item())
         return output
 
-    def _encode_candidates(self, pieces: Dict[str, torch.Tensor]) -> torch.Tensor:
-        """Every (premise, hypothesis) pair through the shared encoder, as one flat batch of the
-        real candidates (padding candidates are not encoded): `(batch, candidates, pieces,
-        hidden)`, zeros for padding."""
-        ids, mask = pieces["token_ids"], pieces["mask"]
-        batch, candidates, length = ids.shape
+    def _encode(
+        self,
+        token_ids: Optional[torch.Tensor],
+        mask: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+        word_embeddings: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """The shared encoder's output. Ranking inputs, `(batch, candidates, pieces)`, go through
+        it as one flat batch of the real candidates (padding candidates are not encoded) and
+        come back as `(batch, candidates, pieces, hidden)`, zeros for padding."""
+        if mask.dim() == 2:
+            return self.encoder(token_ids, mask, type_ids, word_embeddings)
+        batch, candidates, length = mask.shape
         flat_mask = mask.reshape(-1, length)
         real = flat_mask.any(-1)
-        type_ids = pieces.get("type_ids")
+
+        def real_rows(tensor: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+            if tensor is None:
+                return None
+            return tensor.reshape(batch * candidates, length, *tensor.shape[3:])[real]
+
         encoded = self.encoder(
-            ids.reshape(-1, length)[real],
-            flat_mask[real],
-            type_ids.reshape(-1, length)[real] if type_ids is not None else None,
+            real_rows(token_ids), flat_mask[real], real_rows(type_ids), real_rows(word_embeddings)
         )
         full = encoded.new_zeros(batch * candidates, length, encoded.size(-1))
         full[real] = encoded
         return full.reshape(batch, candidates, length, -1)
+
+    def perturbed_logits(
+        self,
+        name: str,
+        word_embeddings: torch.Tensor,
+        mask: torch.Tensor,
+        type_ids: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """Task `name`'s logits from (perturbed) word embeddings; no loss, no metrics."""
+        encoded = self._encode(None, mask, type_ids, word_embeddings)
+        return self.heads[name](encoded, mask, type_ids=type_ids)
 
     # --- metrics --------------------------------------------------------------------------
 
@@ -195,6 +232,10 @@ class MultiTaskModel(Model):
                 task_scores.append(mean(scores))
             if reset:
                 metrics.reset()
+        for key, monitor in self.training_monitors.items():
+            value = monitor(reset)
+            if value is not None:
+                values[key] = value
         if task_scores:
             # MT-DNN's summary score: each task's metrics averaged, then tasks averaged.
             values["average"] = mean(task_scores)
