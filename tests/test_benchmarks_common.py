@@ -48,7 +48,6 @@ def test_peak_rss_of_a_child_process_grows_with_what_it_allocates():
 
 
 _CHILD = (
-    "import json, resource; block = b'x' * ({size} << 20); "
-    "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-    "print(json.dumps({{'peak_rss_mb': peak}}))"
+    "import json; from benchmarks import common; block = b'x' * ({size} << 20); "
+    "print(json.dumps({{'peak_rss_mb': common.peak_rss_mb()}}))"
 )
