@@ -15,7 +15,8 @@ from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.nn import InitializerApplicator
 
-from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names
+from mtdnn_allennlp.losses import IGNORE_INDEX
+from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names, squad_answers
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.modules.shared_encoder import SharedEncoder
 from mtdnn_allennlp.tasks import TaskDefinition
@@ -55,7 +56,10 @@ class MultiTaskModel(Model):
         self.metrics: Dict[str, TaskMetrics] = {}
         for task in tasks:
             self.heads[task.name] = TaskHead.from_params(
-                Params(deepcopy(task.head)), input_dim=encoder.hidden_size, task=task
+                Params(deepcopy(task.head)),
+                input_dim=encoder.hidden_size,
+                task=task,
+                encoder=encoder,
             )
             self.losses[task.name] = task.build_loss("loss")
             check_metric_names(task.name, task.metrics)
@@ -80,11 +84,20 @@ class MultiTaskModel(Model):
         task: List[str],
         label: Optional[torch.Tensor] = None,
         metadata: Optional[List[Dict[str, Any]]] = None,
+        answer_mask: Optional[torch.Tensor] = None,
     ) -> Dict[str, Any]:
         name = self.task_of(task)
         pieces = tokens["tokens"]
-        encoded = self.encoder(pieces["token_ids"], pieces["mask"], pieces.get("type_ids"))
-        logits = self.heads[name](encoded, pieces["mask"])
+        token_ids = pieces["token_ids"]
+        head = self.heads[name]
+        if self.tasks[name].task_type == "masked_lm":
+            # Masked LM makes its inputs and targets from the text, anew for every batch.
+            token_ids, label = head.corrupt(token_ids, pieces["mask"])
+        encoded = self.encoder(token_ids, pieces["mask"], pieces.get("type_ids"))
+        if answer_mask is not None:  # extractive QA: where an answer may start and end
+            logits = head(encoded, pieces["mask"], answer_mask=answer_mask)
+        else:
+            logits = head(encoded, pieces["mask"])
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
         if label is not None:
             definition = self.tasks[name]
@@ -111,6 +124,14 @@ class MultiTaskModel(Model):
         elif task.task_type == "sequence_labeling":
             predicted = self.word_tags(name, logits, metadata)
             metrics.add(predicted, [each["tags"] for each in metadata])
+        elif task.task_type == "masked_lm":
+            chosen = label != IGNORE_INDEX
+            metrics.add(logits.argmax(-1)[chosen].tolist(), label[chosen].tolist())
+        elif task.task_type == "span_extraction":
+            metrics.add(
+                self.heads[name].best_spans(logits, metadata),
+                [(each["id"], each["answers"]) for each in metadata],
+            )
 
     def word_tags(self, name: str, logits: torch.Tensor, metadata: List[Dict]) -> List[List[str]]:
         """Each word's tag, read at its first word piece."""
@@ -166,4 +187,7 @@ class MultiTaskModel(Model):
         elif task.task_type == "sequence_labeling":
             readable["words"] = [each["words"] for each in metadata]
             readable["tags"] = self.word_tags(name, logits, metadata)
+        elif task.task_type == "span_extraction":
+            answers = squad_answers(self.heads[name].best_spans(logits, metadata))
+            readable["answer"] = [answers[each["id"]] for each in metadata]
         return readable

@@ -57,6 +57,7 @@ class TransformerEncoder(SharedEncoder):
         config_overrides: Optional[Dict[str, Any]] = None,
     ) -> None:
         super().__init__()
+        self.tokenizer_name = model_name  # heads that predict word pieces read its tokenizer
         folder = resolve_encoder(model_name)
         config = AutoConfig.from_pretrained(folder, **(config_overrides or {}))
         self.transformer = AutoModel.from_pretrained(folder, config=config)

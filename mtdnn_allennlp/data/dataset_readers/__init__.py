@@ -4,14 +4,18 @@ from mtdnn_allennlp.data.dataset_readers.layouts import (
     JsonlReader,
     SnliParallelReader,
 )
+from mtdnn_allennlp.data.dataset_readers.masked_lm import MaskedLmTextReader
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
+from mtdnn_allennlp.data.dataset_readers.squad import SquadReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import TaskReader
 
 __all__ = [
     "ConllIobReader",
     "GlueTsvReader",
     "JsonlReader",
+    "MaskedLmTextReader",
     "MultiTaskReader",
     "SnliParallelReader",
+    "SquadReader",
     "TaskReader",
 ]

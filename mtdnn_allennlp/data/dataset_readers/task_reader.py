@@ -34,6 +34,8 @@ INPUT_FIELDS = {
     "premise_only": ("premise",),
     "premise_and_one_hypothesis": ("premise", "hypothesis"),
     "sequence": ("words",),
+    "text": ("text",),
+    "question_and_context": ("question", "context"),
 }
 TARGET_FIELD = {"premise_only": "label", "premise_and_one_hypothesis": "label", "sequence": "tags"}
 
@@ -142,7 +144,7 @@ class TaskReader(DatasetReader):
             try:
                 if example.error is not None:
                     raise example.error
-                instance = self.text_to_instance(**example.fields, line=example.line)
+                instances = self.instances_of(example)
             except DataError as error:
                 located = error
                 if error.file is None:
@@ -161,8 +163,12 @@ class TaskReader(DatasetReader):
                     logger.warning("skipped: %s", located)
                 continue
             self.read_count += 1
-            yield instance
+            yield from instances
         self._log_counts(path)
+
+    def instances_of(self, example: RawExample) -> List[Instance]:
+        """The instances of one example: one, except where a reader splits long inputs."""
+        return [self.text_to_instance(**example.fields, line=example.line)]
 
     def _sample(self, examples: List[RawExample]) -> List[RawExample]:
         if self.sample_size is None or len(examples) <= self.sample_size:

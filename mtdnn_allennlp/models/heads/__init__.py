@@ -1,3 +1,5 @@
+from mtdnn_allennlp.models.heads.masked_lm import MaskedLmHead
+from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
 from mtdnn_allennlp.models.heads.task_head import (
     ClassificationHead,
     RegressionHead,
@@ -5,4 +7,11 @@ from mtdnn_allennlp.models.heads.task_head import (
     TaskHead,
 )
 
-__all__ = ["ClassificationHead", "RegressionHead", "SequenceLabelingHead", "TaskHead"]
+__all__ = [
+    "ClassificationHead",
+    "MaskedLmHead",
+    "RegressionHead",
+    "SequenceLabelingHead",
+    "SpanExtractionHead",
+    "TaskHead",
+]
