@@ -134,7 +134,9 @@ def error_of(**spec: Any) -> str:
 def test_unknown_task_type():
     message = error_of(task_type="ranking", data_format="premise_only", labels=["a"])
     assert "Task 'demo'" in message and "unknown task_type 'ranking'" in message
-    assert "['classification', 'regression', 'sequence_labeling']" in message
+    assert (
+        "Use one of ['classification', 'masked_lm', 'regression', 'sequence_labeling', " in message
+    )
 
 
 @pytest.mark.parametrize(
@@ -193,6 +195,9 @@ def test_missing_required_keys():
 # --- the task library -----------------------------------------------------------------------
 
 EXPECTED_TASKS = {
+    "mlm",
+    "squad_v1",
+    "squad_v2",
     "cola",
     "sst2",
     "mrpc",
