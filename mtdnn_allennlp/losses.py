@@ -134,3 +134,17 @@ class HellingerLoss(TaskLoss):
         root_q = F.softmax(target.float(), dim=-1).sqrt()
         per_position = 0.5 * ((root_p - root_q) ** 2).sum(-1)
         return _masked_mean(per_position, mask)
+
+
+@TaskLoss.register("span_cross_entropy")
+class SpanCrossEntropyLoss(TaskLoss):
+    """Extractive QA: the mean of the start and the end positions' cross-entropies.
+
+    `input` is `(batch, pieces, 2)` start and end logits, `target` `(batch, 2)` positions.
+    """
+
+    def forward(self, input, target, mask=None):
+        target = target.long()
+        start = F.cross_entropy(input[..., 0].float(), target[:, 0])
+        end = F.cross_entropy(input[..., 1].float(), target[:, 1])
+        return (start + end) / 2

@@ -7,7 +7,10 @@ the metric over the whole data. Values are fractions in [0, 1] (correlations in 
 allennlp reports them; the results tables multiply by 100.
 """
 
-from typing import Callable, Dict, List, Optional
+import re
+import string
+from collections import Counter
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy
 import torch
@@ -163,3 +166,77 @@ class TaskMetrics:
             for name in self.names:
                 values[name] = METRICS[name](source)
         return values
+
+
+# --- extractive QA: SQuAD's exact match and F1 ----------------------------------------------
+# Each window of a context adds (question id, best span score, span text, no-answer score or
+# None) to the predictions and (question id, gold answer texts) to the gold values; a question's
+# answer is chosen over all its windows at compute time, since its windows may fall in different
+# batches.
+
+Window = Tuple[Any, float, str, Optional[float]]
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCTUATION = frozenset(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD script's normalisation: lower case, punctuation removed, the articles
+    a/an/the removed, whitespace collapsed (in that script's order)."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def squad_exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def squad_f1(prediction: str, gold: str) -> float:
+    """Token F1 of the normalised texts; as in the v2.0 script, an empty side scores 1 only when
+    both are empty."""
+    predicted, expected = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not predicted or not expected:
+        return float(predicted == expected)
+    common = Counter(predicted) & Counter(expected)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(predicted), overlap / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_answers(windows: List[Window]) -> Dict[Any, str]:
+    """Each question's answer: its best span over its windows, or "" where the lowest no-answer
+    score over its windows beats that span (SQuAD v2.0)."""
+    grouped: Dict[Any, List[Window]] = {}
+    for window in windows:
+        grouped.setdefault(window[0], []).append(window)
+    answers = {}
+    for qid, group in grouped.items():
+        best = max(group, key=lambda window: window[1])
+        nulls = [window[3] for window in group if window[3] is not None]
+        answers[qid] = "" if nulls and min(nulls) > best[1] else best[2]
+    return answers
+
+
+def _squad_score(m: "TaskMetrics", score: Callable[[str, str], float]) -> float:
+    answers = squad_answers(m.predictions)
+    gold = {qid: texts for qid, texts in m.gold}
+    # The official script takes the best score over a question's gold answers; a question with
+    # none (v2.0 unanswerable) has the empty answer as its gold.
+    values = [
+        max(score(answers[qid], text) for text in (texts or [""])) for qid, texts in gold.items()
+    ]
+    return float(numpy.mean(values)) if values else 0.0
+
+
+@metric("squad_em")
+def _squad_em(m: "TaskMetrics") -> float:
+    return _squad_score(m, squad_exact_match)
+
+
+@metric("squad_f1")
+def _squad_f1(m: "TaskMetrics") -> float:
+    return _squad_score(m, squad_f1)

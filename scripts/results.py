@@ -74,6 +74,21 @@ GROUPS: Dict[str, Dict] = {
             ),
         ],
     },
+    # Masked LM as an auxiliary task (docs/pretraining_and_qa.md), against the same task alone.
+    # A small budget (200 training examples), as much as the shared CPU allowed at the time.
+    "aux_mlm": {
+        "env": {"MTDNN_TRAIN_EXAMPLES": "200", "MTDNN_EPOCHS": "2"},
+        "rows": [
+            Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")]),
+            Row("rte+aux_mlm", "pretraining/rte_aux_mlm.jsonnet", [("rte", "accuracy")]),
+            Row("mrpc", "glue/mrpc.jsonnet", [("mrpc", "accuracy"), ("mrpc", "f1")]),
+            Row(
+                "mrpc+aux_mlm",
+                "pretraining/mrpc_aux_mlm.jsonnet",
+                [("mrpc", "accuracy"), ("mrpc", "f1")],
+            ),
+        ],
+    },
     "ner": {
         "env": {"MTDNN_TRAIN_EXAMPLES": "1000", "MTDNN_EPOCHS": "2"},
         "rows": [

@@ -189,4 +189,35 @@ local bioner(name, folder, entity) = task(name, {
   ncbi_disease: bioner('ncbi_disease', 'NCBI-disease-IOB', 'Disease'),
   bc5cdr_chem: bioner('bc5cdr_chem', 'BC5CDR-chem-IOB', 'Chemical'),
   bc5cdr_disease: bioner('bc5cdr_disease', 'BC5CDR-disease-IOB', 'Disease'),
+
+  // --- masked LM and extractive QA (docs/pretraining_and_qa.md) ------------------------------
+  // Raw text, one document or sentence per line.
+  mlm: task('mlm', {
+    task_type: 'masked_lm',
+    data_format: 'text',
+    reader: { type: 'masked_lm_text' },
+    data:: { train: data + '/text/train.txt', dev: data + '/text/dev.txt' },
+  }),
+  // Masked LM over the training texts of other tasks, as an auxiliary task. Train it with a
+  // sampler weight (see training_config/pretraining/rte_aux_mlm.jsonnet) and a loss_weight.
+  aux_mlm(sources, name='aux_mlm', loss_weight=1.0):: task(name, {
+    task_type: 'masked_lm',
+    data_format: 'text',
+    loss_weight: loss_weight,
+    reader: { type: 'masked_lm_text', sources: { [t.name]: t for t in sources } },
+    data:: { train: std.manifestJsonMinified({ [t.name]: t.data.train for t in sources }) },
+  }),
+  squad_v1: task('squad_v1', {
+    task_type: 'span_extraction',
+    data_format: 'question_and_context',
+    reader: { type: 'squad_json', doc_stride: 128, max_query_length: 64 },
+    data:: { train: data + '/squad/train-v1.1.json', dev: data + '/squad/dev-v1.1.json' },
+  }),
+  squad_v2: task('squad_v2', {
+    task_type: 'span_extraction',
+    data_format: 'question_and_context',
+    head: { no_answer: true },
+    reader: { type: 'squad_json', doc_stride: 128, max_query_length: 64 },
+    data:: { train: data + '/squad/train-v2.0.json', dev: data + '/squad/dev-v2.0.json' },
+  }),
 }

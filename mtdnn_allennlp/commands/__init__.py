@@ -1,5 +1,5 @@
 """allennlp subcommands of the plugin: `soft-targets`, `ensemble-soft-targets`, `export-onnx`,
-`glue-submission`.
+`export-encoder`, `glue-submission`.
 
 allennlp builds its command line before `--include-package` is read, so plugin subcommands must
 be registered by a plugin that it imports itself. The compat fix `default_plugin` makes this
@@ -7,8 +7,16 @@ package one of allennlp's default plugins, so `allennlp soft-targets ...` works 
 (`python -m mtdnn_allennlp.commands ...` does the same without the compat hook).
 """
 
+from mtdnn_allennlp.commands.export_encoder import ExportEncoder, export_encoder
 from mtdnn_allennlp.commands.export_onnx import ExportOnnx
 from mtdnn_allennlp.commands.glue_submission import GlueSubmission
 from mtdnn_allennlp.commands.soft_targets import EnsembleSoftTargets, SoftTargets
 
-__all__ = ["EnsembleSoftTargets", "ExportOnnx", "GlueSubmission", "SoftTargets"]
+__all__ = [
+    "EnsembleSoftTargets",
+    "ExportEncoder",
+    "ExportOnnx",
+    "GlueSubmission",
+    "SoftTargets",
+    "export_encoder",
+]

@@ -16,7 +16,8 @@ from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.nn import InitializerApplicator
 
-from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names
+from mtdnn_allennlp.losses import IGNORE_INDEX
+from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names, squad_answers
 from mtdnn_allennlp.models.archive_init import ArchiveInitializer
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.modules.shared_encoder import SharedEncoder
@@ -73,7 +74,10 @@ class MultiTaskModel(Model):
         self.metrics: Dict[str, TaskMetrics] = {}
         for task in tasks:
             self.heads[task.name] = TaskHead.from_params(
-                Params(deepcopy(task.head)), input_dim=encoder.hidden_size, task=task
+                Params(deepcopy(task.head)),
+                input_dim=encoder.hidden_size,
+                task=task,
+                encoder=encoder,
             )
             self.losses[task.name] = task.build_loss("loss")
             self.kd_losses[task.name] = task.build_loss("kd_loss")
@@ -117,20 +121,26 @@ class MultiTaskModel(Model):
         metadata: Optional[List[Dict[str, Any]]] = None,
         soft_target: Optional[torch.Tensor] = None,
         soft_target_mask: Optional[torch.Tensor] = None,
+        answer_mask: Optional[torch.Tensor] = None,
     ) -> Dict[str, Any]:
         name = self.task_of(task)
         pieces = tokens["tokens"]
+        token_ids = pieces["token_ids"]
+        head = self.heads[name]
+        if self.tasks[name].task_type == "masked_lm":
+            # Masked LM makes its inputs and targets from the text, anew for every batch.
+            token_ids, label = head.corrupt(token_ids, pieces["mask"])
         expose = self.training and self.expose_adversarial_inputs
-        word_embeddings = self.encoder.embed_words(pieces["token_ids"]) if expose else None
-        encoded = self._encode(
-            pieces["token_ids"], pieces["mask"], pieces.get("type_ids"), word_embeddings
-        )
-        logits = self.heads[name](encoded, pieces["mask"], type_ids=pieces.get("type_ids"))
+        word_embeddings = self.encoder.embed_words(token_ids) if expose else None
+        encoded = self._encode(token_ids, pieces["mask"], pieces.get("type_ids"), word_embeddings)
+        # Extractive QA also says where an answer may start and end.
+        extra = {} if answer_mask is None else {"answer_mask": answer_mask}
+        logits = head(encoded, pieces["mask"], type_ids=pieces.get("type_ids"), **extra)
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
         if expose:
             output["adversarial_inputs"] = {
                 "task": name,
-                "token_ids": pieces["token_ids"],
+                "token_ids": token_ids,
                 "word_embeddings": word_embeddings,
                 "mask": pieces["mask"],
                 "type_ids": pieces.get("type_ids"),
@@ -209,6 +219,14 @@ class MultiTaskModel(Model):
             right = logits.gather(1, label.long().unsqueeze(1))
             ranks = (logits > right).sum(1) + 1
             metrics.add(logits.argmax(-1).tolist(), label.tolist(), (1.0 / ranks.float()).tolist())
+        elif task.task_type == "masked_lm":
+            chosen = label != IGNORE_INDEX
+            metrics.add(logits.argmax(-1)[chosen].tolist(), label[chosen].tolist())
+        elif task.task_type == "span_extraction":
+            metrics.add(
+                self.heads[name].best_spans(logits, metadata),
+                [(each["id"], each["answers"]) for each in metadata],
+            )
 
     def word_tags(self, name: str, logits: torch.Tensor, metadata: List[Dict]) -> List[List[str]]:
         """Each word's tag, read at its first word piece."""
@@ -282,4 +300,7 @@ class MultiTaskModel(Model):
                 [round(p, 6) for p in row[: len(texts) or len(row)]]
                 for row, texts in zip(probabilities, hypotheses, strict=True)
             ]
+        elif task.task_type == "span_extraction":
+            answers = squad_answers(self.heads[name].best_spans(logits, metadata))
+            readable["answer"] = [answers[each["id"]] for each in metadata]
         return readable

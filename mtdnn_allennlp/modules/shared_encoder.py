@@ -82,6 +82,7 @@ class TransformerEncoder(SharedEncoder):
                 "(or leave it unset to run in float32)."
             )
         self.autocast_dtype = AUTOCAST_DTYPES[autocast_dtype] if autocast_dtype else None
+        self.tokenizer_name = model_name  # heads that predict word pieces read its tokenizer
         folder = resolve_encoder(model_name)
         config = AutoConfig.from_pretrained(folder, **(config_overrides or {}))
         loading: Dict[str, Any] = {"config": config}

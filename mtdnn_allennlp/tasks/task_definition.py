@@ -64,6 +64,27 @@ TASK_TYPES: Dict[str, TaskType] = {
         data_formats=("premise_and_multi_hypothesis",),
         has_labels=False,
     ),
+    # Masked language modelling (pre-training, or an auxiliary task): the targets are the
+    # masked word pieces themselves, drawn anew for every batch (docs/pretraining_and_qa.md).
+    "masked_lm": TaskType(
+        loss="sequence_cross_entropy",
+        kd_loss="kl_divergence",
+        adv_loss="symmetric_kl",
+        head="masked_lm",
+        metrics=("accuracy",),
+        data_formats=("text",),
+        has_labels=False,
+    ),
+    # Extractive QA (SQuAD v1.1/v2.0): a start and an end logit per word piece.
+    "span_extraction": TaskType(
+        loss="span_cross_entropy",
+        kd_loss="kl_divergence",
+        adv_loss="symmetric_kl",
+        head="span_extraction",
+        metrics=("squad_em", "squad_f1"),
+        data_formats=("question_and_context",),
+        has_labels=False,
+    ),
 }
 
 LossSpec = Union[str, Dict[str, Any]]
@@ -76,11 +97,13 @@ class TaskDefinition(FromParams):
     name : `str`
         The task's name. Metrics are reported as `<name>_<metric>`.
     task_type : `str`
-        One of `TASK_TYPES`: "classification", "regression", "sequence_labeling", "ranking".
+        One of `TASK_TYPES`: "classification", "regression", "sequence_labeling", "ranking",
+        "masked_lm", "span_extraction".
     data_format : `str`
         What an example holds: "premise_only", "premise_and_one_hypothesis", "sequence"
-        (words with one tag each) or "premise_and_multi_hypothesis" (a premise and candidate
-        hypotheses, labelled with the index of the right one).
+        (words with one tag each), "premise_and_multi_hypothesis" (a premise and candidate
+        hypotheses, labelled with the index of the right one), "text" (masked LM) or
+        "question_and_context" (SQuAD).
     reader : `Dict[str, Any]`
         The file layout: a registered DatasetReader of this package (e.g. `{"type": "glue_tsv",
         ...}`) without the task, encoder and length settings, which come from elsewhere.

@@ -134,7 +134,10 @@ def error_of(**spec: Any) -> str:
 def test_unknown_task_type():
     message = error_of(task_type="span", data_format="premise_only", labels=["a"])
     assert "Task 'demo'" in message and "unknown task_type 'span'" in message
-    assert "['classification', 'ranking', 'regression', 'sequence_labeling']" in message
+    assert (
+        "['classification', 'masked_lm', 'ranking', 'regression', 'sequence_labeling', "
+        "'span_extraction']" in message
+    )
 
 
 @pytest.mark.parametrize(
@@ -193,6 +196,9 @@ def test_missing_required_keys():
 # --- the task library -----------------------------------------------------------------------
 
 EXPECTED_TASKS = {
+    "mlm",
+    "squad_v1",
+    "squad_v2",
     "cola",
     "sst2",
     "mrpc",

@@ -145,3 +145,39 @@ class MainTaskRatioSampler(TaskSampler):
         order = main + auxiliary
         rng.shuffle(order)
         return order
+
+
+@TaskSampler.register("weighted")
+class WeightedSampler(TaskSampler):
+    """Each task's number of batches per epoch scaled by its weight, then interleaved at random.
+
+    With every weight 1 this is `proportional`. A weight of 0.5 gives a task half its batches
+    each epoch, 2 twice as many (going round its batches again): e.g. an auxiliary masked-LM
+    task sampled less often than the task it helps.
+
+    # Parameters
+
+    weights : `Dict[str, float]`
+        Weights by task name; tasks not named have weight 1. A task keeps at least one batch.
+    """
+
+    def __init__(self, weights: Dict[str, float]) -> None:
+        negative = sorted(task for task, weight in weights.items() if weight <= 0)
+        if negative:
+            raise ConfigurationError(f"weighted sampler: weights must be positive ({negative}).")
+        self.weights = dict(weights)
+
+    def schedule(self, batches, rng, epoch):
+        unknown = sorted(set(self.weights) - set(batches))
+        if unknown:
+            raise ConfigurationError(
+                f"weighted sampler: weights name tasks {unknown} that have no data here "
+                f"(tasks: {sorted(batches)})."
+            )
+        order = [
+            task
+            for task, count in batches.items()
+            for _ in range(max(1, round(count * self.weights.get(task, 1.0))))
+        ]
+        rng.shuffle(order)
+        return order

@@ -4,11 +4,13 @@ from mtdnn_allennlp.data.dataset_readers.layouts import (
     JsonlReader,
     SnliParallelReader,
 )
+from mtdnn_allennlp.data.dataset_readers.masked_lm import MaskedLmTextReader
 from mtdnn_allennlp.data.dataset_readers.mtdnn_layouts import (
     GroupedPairsTsvReader,
     MtdnnTsvReader,
 )
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
+from mtdnn_allennlp.data.dataset_readers.squad import SquadReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import TaskReader
 
 __all__ = [
@@ -17,7 +19,9 @@ __all__ = [
     "GroupedPairsTsvReader",
     "MtdnnTsvReader",
     "JsonlReader",
+    "MaskedLmTextReader",
     "MultiTaskReader",
     "SnliParallelReader",
+    "SquadReader",
     "TaskReader",
 ]

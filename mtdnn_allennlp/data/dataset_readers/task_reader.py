@@ -45,6 +45,8 @@ INPUT_FIELDS = {
     "premise_and_one_hypothesis": ("premise", "hypothesis"),
     "sequence": ("words",),
     "premise_and_multi_hypothesis": ("premise", "hypotheses"),
+    "text": ("text",),
+    "question_and_context": ("question", "context"),
 }
 TARGET_FIELD = {
     "premise_only": "label",
@@ -181,10 +183,10 @@ class TaskReader(DatasetReader):
             yield from self._read_cached(path)
         else:
             for example in self.shard_iterable(self._examples(path)):
-                instance, _ = self._build(example, path)
-                if instance is not None:
+                instances, _ = self._build(example, path)
+                if instances is not None:
                     self.read_count += 1
-                    yield instance
+                    yield from instances
         self._log_counts(path)
 
     def _examples(self, path: Path) -> Iterable[RawExample]:
@@ -193,13 +195,13 @@ class TaskReader(DatasetReader):
             examples = self._sample(list(examples))
         return examples
 
-    def _build(self, example: RawExample, path: Path) -> Tuple[Optional[Instance], bool]:
-        """The example's instance (None if skipped) and whether it was truncated."""
+    def _build(self, example: RawExample, path: Path) -> Tuple[Optional[List[Instance]], bool]:
+        """The example's instances (None if skipped) and whether it was truncated."""
         truncated_before = self.truncated
         try:
             if example.error is not None:
                 raise example.error
-            instance = self.text_to_instance(**example.fields, line=example.line)
+            instances = self.instances_of(example)
         except DataError as error:
             located = error
             if error.file is None:
@@ -217,7 +219,7 @@ class TaskReader(DatasetReader):
             if self.skipped <= 5:
                 logger.warning("skipped: %s", located)
             return None, False
-        return instance, self.truncated > truncated_before
+        return instances, self.truncated > truncated_before
 
     # --- the tokenisation cache -------------------------------------------------------------
 
@@ -260,13 +262,17 @@ class TaskReader(DatasetReader):
             tokenization_cache.save_entries(cache_file, entries)
             logger.info("task %s: tokenised instances cached in %s", self.task.name, cache_file)
         self.truncated = self.skipped = 0
-        for instance, truncated in self.shard_iterable(entries):
-            if instance is None:
+        for instances, truncated in self.shard_iterable(entries):
+            if instances is None:
                 self.skipped += 1
                 continue
             self.truncated += truncated
             self.read_count += 1
-            yield instance
+            yield from instances
+
+    def instances_of(self, example: RawExample) -> List[Instance]:
+        """The instances of one example: one, except where a reader splits long inputs."""
+        return [self.text_to_instance(**example.fields, line=example.line)]
 
     def _sample(self, examples: List[RawExample]) -> List[RawExample]:
         if self.sample_size is None or len(examples) <= self.sample_size:

@@ -29,7 +29,7 @@ from mtdnn_allennlp.version import VERSION
 logger = logging.getLogger(__name__)
 
 # Bump when the cached entries change shape, so old entries are ignored rather than misread.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: an entry holds a list of instances (SQuAD windows)
 
 # Files that define how a tokenizer splits text, across BERT, RoBERTa, SentencePiece models.
 TOKENIZER_FILES = (

@@ -1,4 +1,6 @@
+from mtdnn_allennlp.models.heads.masked_lm import MaskedLmHead
 from mtdnn_allennlp.models.heads.san import SanHead
+from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
 from mtdnn_allennlp.models.heads.task_head import (
     ClassificationHead,
     RankingHead,
@@ -9,9 +11,11 @@ from mtdnn_allennlp.models.heads.task_head import (
 
 __all__ = [
     "ClassificationHead",
+    "MaskedLmHead",
     "RankingHead",
     "RegressionHead",
     "SanHead",
     "SequenceLabelingHead",
+    "SpanExtractionHead",
     "TaskHead",
 ]
