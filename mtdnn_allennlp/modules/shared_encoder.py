@@ -62,6 +62,10 @@ class TransformerEncoder(SharedEncoder):
         without native bf16 (no AVX512-BF16/AMX) it is slower, see docs/performance.md.
     """
 
+    # Subclasses that build their transformer differently (students, fresh encoders from a
+    # config) run in float32 unless they set it.
+    autocast_dtype: Optional[torch.dtype] = None
+
     def __init__(
         self,
         model_name: str,

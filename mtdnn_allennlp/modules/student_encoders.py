@@ -63,7 +63,6 @@ class TransformerStudent(TransformerEncoder):
         train_parameters: bool = True,
     ) -> None:
         SharedEncoder.__init__(self)
-        self.autocast_dtype = None  # students run in float32 (TransformerEncoder.forward reads it)
         if initialise not in ("teacher_layers", "config"):
             raise ConfigurationError(
                 f"initialise is '{initialise}'; use 'teacher_layers' or 'config'."
