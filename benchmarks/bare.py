@@ -84,3 +84,17 @@ class BareLoop:
         self.heads.train()
         for batch in self.batches:
             self.step(batch)
+
+
+def tokenize_batch(tokenizer: Any, batch: List[Dict[str, Any]], max_length: int = 128) -> Any:
+    """What a bare transformers user does with a batch of prediction inputs: one tokenizer call,
+    padded to the batch's longest, pairs truncated longest-first."""
+    second = [x["hypothesis"] for x in batch] if "hypothesis" in batch[0] else None
+    return tokenizer(
+        [x["premise"] for x in batch],
+        second,
+        padding=True,
+        truncation="longest_first",
+        max_length=max_length,
+        return_tensors="pt",
+    )

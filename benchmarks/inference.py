@@ -26,6 +26,7 @@ from allennlp.common import Params  # noqa: E402
 from allennlp.data import DatasetReader, Vocabulary  # noqa: E402
 from allennlp.models import Model  # noqa: E402
 
+from benchmarks.bare import tokenize_batch  # noqa: E402
 from benchmarks.workloads import experiment_params, task_inputs  # noqa: E402
 from mtdnn_allennlp.data.tokenization import load_tokenizer  # noqa: E402
 from mtdnn_allennlp.predictors import MultiTaskPredictor  # noqa: E402
@@ -78,15 +79,7 @@ def main() -> None:
         with torch.inference_mode():
             for batch in batches:
                 task = batch[0]["task"]
-                second = [x["hypothesis"] for x in batch] if "hypothesis" in batch[0] else None
-                encoded = tokenizer(
-                    [x["premise"] for x in batch],
-                    second,
-                    padding=True,
-                    truncation="longest_first",
-                    max_length=128,
-                    return_tensors="pt",
-                )
+                encoded = tokenize_batch(tokenizer, batch)
                 hidden = transformer(**encoded).last_hidden_state
                 logits = model.heads[task](hidden, encoded["attention_mask"].bool())
                 answers += [labels[task][i] for i in logits.argmax(-1).tolist()]

@@ -42,21 +42,15 @@ def child(kind: str, folder: Path, quick: bool) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
+        from benchmarks.bare import tokenize_batch
+
         tokenizer = AutoTokenizer.from_pretrained(spec["encoder_folder"])
         model = AutoModel.from_pretrained(spec["encoder_folder"]).eval()
         hidden = model.config.hidden_size
         head = torch.nn.Sequential(torch.nn.Linear(hidden, hidden), torch.nn.Tanh())
         with torch.inference_mode():
             for batch in spec["predict_batches"]:
-                second = [x["hypothesis"] for x in batch] if "hypothesis" in batch[0] else None
-                encoded = tokenizer(
-                    [x["premise"] for x in batch],
-                    second,
-                    padding=True,
-                    truncation="longest_first",
-                    max_length=128,
-                    return_tensors="pt",
-                )
+                encoded = tokenize_batch(tokenizer, batch)
                 head(model(**encoded).last_hidden_state[:, 0]).argmax(-1).tolist()
     else:
         from benchmarks.workloads import Experiment, experiment_params
