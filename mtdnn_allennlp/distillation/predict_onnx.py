@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
-import onnxruntime
 from tokenizers import Tokenizer
 
 
@@ -45,6 +44,10 @@ class OnnxPredictor:
         self.tokenizer = Tokenizer.from_file(str(root / "tokenizer" / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
+        # Imported here, not at the top: allennlp imports every module of a plugin on each
+        # command, and this one would put onnxruntime on the start-up path of all of them.
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
