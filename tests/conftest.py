@@ -27,12 +27,19 @@ def cli_env(**overrides: str) -> Dict[str, str]:
 
 
 def run_allennlp(
-    args: List[str], env: Optional[Dict[str, str]] = None, check: bool = True
+    args: List[str],
+    env: Optional[Dict[str, str]] = None,
+    check: bool = True,
+    cwd: Path = ROOT,
+    include_package: bool = True,
 ) -> subprocess.CompletedProcess:
-    """Runs `allennlp ARGS --include-package mtdnn_allennlp` as a user would."""
-    command = [str(ALLENNLP), *args, "--include-package", "mtdnn_allennlp"]
+    """Runs `allennlp ARGS --include-package mtdnn_allennlp` as a user would (in `cwd`; without
+    `--include-package` when `include_package` is false)."""
+    command = [str(ALLENNLP), *args]
+    if include_package:
+        command += ["--include-package", "mtdnn_allennlp"]
     result = subprocess.run(
-        command, cwd=ROOT, env=env or cli_env(), capture_output=True, text=True, timeout=600
+        command, cwd=cwd, env=env or cli_env(), capture_output=True, text=True, timeout=600
     )
     if check and result.returncode != 0:
         raise AssertionError(
