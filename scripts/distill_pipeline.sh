@@ -42,8 +42,14 @@ echo "== 3. ensemble soft labels over ${#teachers[@]} teacher(s)"
 train_paths=$("$PYTHON" -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["train_data_path"]))' \
   "$OUT/teacher_seed${TEACHER_SEEDS%% *}/config.json")
 archives=$(IFS=,; echo "${teachers[*]}")
+# With MTDNN_TRAIN_EXAMPLES, the student reads a seeded subset (MTDNN_SEED picks it): the
+# teachers label just that subset.
+subset=()
+if [ "${MTDNN_TRAIN_EXAMPLES:-0}" != "0" ]; then
+  subset=(--sample-per-task "$MTDNN_TRAIN_EXAMPLES" --sample-seed "${MTDNN_SEED:-2018}")
+fi
 "$ALLENNLP" soft-targets "$archives" "$train_paths" --output-file "$OUT/soft_targets.jsonl" \
-  --per-teacher-dir "$OUT/soft_targets_per_teacher" "${PLUGIN[@]}"
+  --per-teacher-dir "$OUT/soft_targets_per_teacher" "${subset[@]}" "${PLUGIN[@]}"
 
 echo "== 4. student ($STUDENT) on hard labels and soft targets"
 MTDNN_SOFT_TARGETS="$OUT/soft_targets.jsonl" "$ALLENNLP" train \

@@ -40,6 +40,8 @@ class Row:
     # A row whose runs are another group's (same config, same environment): it is reported
     # here without training the same thing twice.
     runs_of: str = ""
+    # allennlp's --overrides, for a row that differs from its config in one setting.
+    overrides: Dict = field(default_factory=dict)
 
 
 ADV_MTL_REPORT = [
@@ -49,6 +51,9 @@ ADV_MTL_REPORT = [
     ("sst2", "accuracy"),
     ("stsb", "pearson"),
 ]
+
+MRPC_REPORT = [("mrpc", "accuracy"), ("mrpc", "f1")]
+RANDOM_LENGTHS = {"data_loader": {"sort_by_length": False}}
 
 # Train subsets and epochs are shared by a group so its rows compare like with like.
 GROUPS: Dict[str, Dict] = {
@@ -90,6 +95,48 @@ GROUPS: Dict[str, Dict] = {
                 "pretraining/mrpc_aux_mlm.jsonnet",
                 [("mrpc", "accuracy"), ("mrpc", "f1")],
             ),
+        ],
+    },
+    # The same question at the budget of the "mtl" group, whose single-task runs it reuses.
+    "aux_mlm_800": {
+        "env": {"MTDNN_TRAIN_EXAMPLES": "800", "MTDNN_EPOCHS": "2"},
+        "rows": [
+            Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3), runs_of="mtl"),
+            Row(
+                "rte+aux_mlm",
+                "pretraining/rte_aux_mlm.jsonnet",
+                [("rte", "accuracy")],
+                seeds=(1, 2, 3),
+            ),
+            Row("mrpc", "glue/mrpc.jsonnet", [("mrpc", "accuracy"), ("mrpc", "f1")], runs_of="mtl"),
+            Row(
+                "mrpc+aux_mlm",
+                "pretraining/mrpc_aux_mlm.jsonnet",
+                [("mrpc", "accuracy"), ("mrpc", "f1")],
+            ),
+        ],
+    },
+    # Length-aware batching (the loader's default) against batches of random lengths: the dev
+    # score must not drop (docs/performance.md has the padding it saves).
+    "padding": {
+        "env": {"MTDNN_TRAIN_EXAMPLES": "800", "MTDNN_EPOCHS": "2"},
+        "rows": [
+            Row(
+                "sst2 by-length",
+                "glue/sst2.jsonnet",
+                [("sst2", "accuracy")],
+                seeds=(1, 2, 3),
+                runs_of="mtl",
+            ),
+            Row(
+                "sst2-random-lengths",
+                "glue/sst2.jsonnet",
+                [("sst2", "accuracy")],
+                seeds=(1, 2, 3),
+                overrides=RANDOM_LENGTHS,
+            ),
+            Row("mrpc by-length", "glue/mrpc.jsonnet", MRPC_REPORT, runs_of="mtl"),
+            Row("mrpc-random-lengths", "glue/mrpc.jsonnet", MRPC_REPORT, overrides=RANDOM_LENGTHS),
         ],
     },
     "ner": {
@@ -170,7 +217,8 @@ def owner(group: str, row: Row) -> Tuple[str, Row]:
     if not row.runs_of:
         return group, row
     for other in GROUPS[row.runs_of]["rows"]:
-        if other.config == row.config and run_env(row.runs_of, other, 1) == run_env(group, row, 1):
+        same_env = run_env(row.runs_of, other, 1) == run_env(group, row, 1)
+        if other.config == row.config and other.overrides == row.overrides and same_env:
             return row.runs_of, other
     raise ValueError(f"{group}/{row.name}: no row of group {row.runs_of} runs the same thing")
 
@@ -190,7 +238,7 @@ def command(group: str, row: Row, seed: int) -> List[str]:
         str(run_dir(group, row, seed).relative_to(ROOT)),
         "--include-package",
         "mtdnn_allennlp",
-    ]
+    ] + (["-o", json.dumps(row.overrides, sort_keys=True)] if row.overrides else [])
 
 
 def shown(group: str, row: Row, seed: int) -> str:
@@ -220,10 +268,10 @@ def train_one(group: str, row: Row, seed: int, threads: int) -> str:
     return f"{time.time() - started:.0f}s: {out}"
 
 
-def run(group: str, jobs: int, only: Sequence[str]) -> None:
+def run(group: str, jobs: int, only: Sequence[str], threads: int = 0) -> None:
     rows = [r for r in GROUPS[group]["rows"] if not only or r.name.split(" ")[0] in only]
     plan = [owner(group, row) + (seed,) for row in rows for seed in row.seeds]
-    threads = max(1, (os.cpu_count() or 2) // jobs)
+    threads = threads or max(1, (os.cpu_count() or 2) // jobs)
     with ThreadPoolExecutor(jobs) as pool:
         for message in pool.map(lambda item: train_one(*item, threads), plan):
             print(message, flush=True)
@@ -269,9 +317,12 @@ def main() -> None:
     parser.add_argument("group", choices=sorted(GROUPS))
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--only", nargs="*", default=[], help="row names to run")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch threads per run (default: cores / jobs)"
+    )
     args = parser.parse_args()
     if args.action == "run":
-        run(args.group, args.jobs, args.only)
+        run(args.group, args.jobs, args.only, args.threads)
     else:
         table(args.group)
 

@@ -32,6 +32,18 @@ class SoftTargets(Subcommand):
         subparser.add_argument("--batch-size", type=int, default=64)
         subparser.add_argument("--cuda-device", type=int, default=-1)
         subparser.add_argument(
+            "--sample-per-task",
+            type=int,
+            default=None,
+            help="only the seeded subset a student reads with MTDNN_TRAIN_EXAMPLES set to this",
+        )
+        subparser.add_argument(
+            "--sample-seed",
+            type=int,
+            default=0,
+            help="the student's MTDNN_SEED, which picks that subset (with --sample-per-task)",
+        )
+        subparser.add_argument(
             "--per-teacher-dir",
             default=None,
             help="also write each teacher's own outputs here (teacher_0.jsonl, ...)",
@@ -67,7 +79,14 @@ def _soft_targets(args: argparse.Namespace) -> None:
     teachers = []
     for index, archive in enumerate(archives):
         logger.info("soft targets from teacher %d: %s", index, archive)
-        records = teacher_records(archive, args.input_file, args.batch_size, args.cuda_device)
+        records = teacher_records(
+            archive,
+            args.input_file,
+            args.batch_size,
+            args.cuda_device,
+            sample_per_task=args.sample_per_task,
+            sample_seed=args.sample_seed,
+        )
         if args.per_teacher_dir:
             write_records(records, str(Path(args.per_teacher_dir) / f"teacher_{index}.jsonl"))
         teachers.append(records)

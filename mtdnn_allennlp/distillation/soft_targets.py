@@ -69,13 +69,20 @@ def records_from_logits(
 
 
 def teacher_records(
-    archive_file: str, data_path: Any, batch_size: int = 64, cuda_device: int = -1
+    archive_file: str,
+    data_path: Any,
+    batch_size: int = 64,
+    cuda_device: int = -1,
+    sample_per_task: Optional[int] = None,
+    sample_seed: int = 0,
 ) -> Dict[Key, Record]:
     """Runs one trained model (an archive) over data files and returns its records.
 
     `data_path` is what `allennlp evaluate` takes: a {task: file} mapping (or its JSON text), or
     one file for a single-task model. The archive's validation reader reads it, so every example
-    is read (no subsets) and ids are the reader's stable example ids.
+    is read and ids are the reader's stable example ids. With `sample_per_task`, only the seeded
+    subset that a student trained with the same `sample_per_task` and `sample_seed`
+    (MTDNN_TRAIN_EXAMPLES and MTDNN_SEED) reads: no teacher passes over examples it never uses.
     """
     from allennlp.data import Batch
     from allennlp.models.archival import load_archive
@@ -84,6 +91,10 @@ def teacher_records(
     model = archive.model
     model.eval()
     reader = archive.validation_dataset_reader
+    if sample_per_task is not None:
+        for task_reader in reader.readers.values():
+            task_reader.sample_size = sample_per_task
+            task_reader.sample_seed = sample_seed
     records: Dict[Key, Record] = {}
     for task_name, path in reader.task_paths(data_path).items():
         task = model.tasks[task_name]

@@ -9,7 +9,7 @@ local lib = import '../experiment.libsonnet';
   soft_targets: std.extVar('MTDNN_SOFT_TARGETS'),
 
   // The four GLUE tasks of the distillation target (RTE, MRPC, STS-B, SST-2).
-  glue4(tasks):: [tasks.rte, tasks.mrpc, tasks.stsb, tasks.sst2],
+  glue4(tasks):: [tasks.rte, tasks.mrpc, tasks.sst2, tasks.stsb],
 
   // experiment: lib.experiment(...); encoder: the student's SharedEncoder.
   student(experiment, encoder, hard_weight=0.5, soft_weight=0.5):: experiment + {
