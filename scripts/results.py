@@ -53,7 +53,8 @@ ADV_MTL_REPORT = [
 ]
 
 MRPC_REPORT = [("mrpc", "accuracy"), ("mrpc", "f1")]
-RANDOM_LENGTHS = {"data_loader": {"sort_by_length": False}}
+# A dotted key: allennlp replaces a whole section given as a nested dict.
+RANDOM_LENGTHS = {"data_loader.sort_by_length": False}
 
 # Train subsets and epochs are shared by a group so its rows compare like with like.
 GROUPS: Dict[str, Dict] = {
