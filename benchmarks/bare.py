@@ -9,13 +9,15 @@ from typing import Any, Dict, List, Optional
 import torch
 from transformers import AutoModel
 
+from mtdnn_allennlp.compat.adamw import fused_kwargs
+
 IGNORE_INDEX = -100
 
 
 class BareLoop:
     """The physical floor: transformers' AutoModel, one pooler + linear head per task (as the
-    package's heads), AdamW, linear warmup, gradient clipping, on the given batches. `encoder`
-    is a local transformers folder."""
+    package's heads), AdamW (fused, as the package's), linear warmup, gradient clipping, on the
+    given batches. `encoder` is a local transformers folder."""
 
     def __init__(
         self,
@@ -24,6 +26,7 @@ class BareLoop:
         encoder: str,
         lr: float = 5e-5,
         attn_implementation: Optional[str] = None,
+        fused_optimizer: bool = True,
     ) -> None:
         extra = {"attn_implementation": attn_implementation} if attn_implementation else {}
         self.encoder = AutoModel.from_pretrained(encoder, **extra)
@@ -45,7 +48,10 @@ class BareLoop:
                     torch.nn.Linear(hidden, outputs),
                 )
         self.parameters = list(self.encoder.parameters()) + list(self.heads.parameters())
-        self.optimizer = torch.optim.AdamW(self.parameters, lr=lr, weight_decay=0.01)
+        # The package's optimizer (compat.adamw) runs torch's fused AdamW kernel where there is
+        # one; `fused_optimizer=False` is torch's default per-tensor loop, to measure that choice.
+        fused = fused_kwargs(self.parameters) if fused_optimizer else {}
+        self.optimizer = torch.optim.AdamW(self.parameters, lr=lr, weight_decay=0.01, **fused)
         steps = max(1, len(batches))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: min(1.0, (step + 1) / max(1, steps // 10))

@@ -52,7 +52,19 @@ def main() -> None:
         # Same tokens, same padding: otherwise the comparison would measure the data.
         assert experiment.real_tokens == reference.real_tokens, name
         assert experiment.padded_tokens == reference.padded_tokens, name
-    calls = {"bare": bare.epoch, **{name: each.epoch for name, each in variants.items()}}
+    # The same bare loop with torch's default (unfused, per-tensor) AdamW: what the fused
+    # optimizer kernel, which the package picks (compat/adamw.py), saves.
+    bare_unfused = BareLoop(
+        task_specs(params),
+        reference.batches,
+        encoder=resolve_encoder(ENCODER),
+        fused_optimizer=False,
+    )
+    calls = {
+        "bare": bare.epoch,
+        "bare_unfused_adamw": bare_unfused.epoch,
+        **{name: each.epoch for name, each in variants.items()},
+    }
     seconds = common.interleave(calls, repeats=repeats, warmup=1)
     for experiment in variants.values():
         experiment.close()

@@ -60,7 +60,11 @@ def check_huggingface_adamw():
     )
     (weight**2).sum().backward()
     optimizer.step()
-    return {"mro": [cls.__name__ for cls in type(optimizer).__mro__], "weight": weight.tolist()}
+    return {
+        "mro": [cls.__name__ for cls in type(optimizer).__mro__],
+        "weight": weight.tolist(),
+        "fused": optimizer.defaults.get("fused"),
+    }
 
 
 # --- tokenizer add_special_tokens (fix "tokenizer_add_special_tokens") -------------------------

@@ -281,11 +281,14 @@ def test_huggingface_adamw_optimizer_steps_like_torch_adamw(runs):
 
     value = passed(runs, "armed", "huggingface_adamw")
     assert value["mro"][:3] == ["HuggingfaceAdamWOptimizer", "Optimizer", "HuggingfaceAdamW"]
+    assert value["fused"] is True
     weight = torch.nn.Parameter(torch.tensor([1.0, -2.0, 3.0]))
     reference = torch.optim.AdamW([weight], lr=0.1, eps=1e-6, weight_decay=0.01)
     (weight**2).sum().backward()
     reference.step()
-    assert value["weight"] == weight.tolist()
+    # The shim runs torch's fused kernel, torch's default here is its per-tensor loop: the same
+    # update up to float rounding.
+    assert value["weight"] == pytest.approx(weight.tolist(), abs=1e-6)
 
 
 def _adamw_trajectory(optimizer_class, steps: int = 5, **kwargs) -> list:
@@ -311,9 +314,26 @@ def test_adamw_shim_matches_torch_adamw_exactly():
 
     settings = dict(lr=0.05, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.1)
     shim = _adamw_trajectory(HuggingfaceAdamW, **settings)
-    reference = _adamw_trajectory(torch.optim.AdamW, **settings)
+    reference = _adamw_trajectory(torch.optim.AdamW, fused=True, **settings)
     assert all(torch.equal(a, b) for a, b in zip(shim, reference, strict=True))
     assert not torch.equal(shim[0], shim[-1])
+    unfused = _adamw_trajectory(torch.optim.AdamW, foreach=False, **settings)
+    for a, b in zip(shim, unfused, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_adamw_shim_uses_the_fused_kernel_where_torch_has_one():
+    import torch
+
+    from mtdnn_allennlp.compat.adamw import HuggingfaceAdamW, fused_kwargs
+
+    weight = torch.nn.Parameter(torch.zeros(2))
+    groups = [{"params": [weight], "weight_decay": 0.0}]
+    assert HuggingfaceAdamW(groups).defaults["fused"] is True
+    assert fused_kwargs([weight]) == {"fused": True}
+    # Integer tensors (never trained, but a caller may pass them) get torch's default path.
+    assert fused_kwargs([weight, torch.zeros(2, dtype=torch.long)]) == {}
+    assert fused_kwargs([]) == {}
 
 
 def test_adamw_shim_defaults_are_the_transformers_defaults():
