@@ -54,3 +54,12 @@ def tiny_encoder(monkeypatch) -> Path:
     monkeypatch.setenv("MTDNN_ENCODER", str(TINY_BERT))
     monkeypatch.delenv("MTDNN_DATA", raising=False)
     return TINY_BERT
+
+
+@pytest.fixture(scope="session")
+def tiny_encoders(tmp_path_factory) -> Dict[str, Path]:
+    """Tiny random RoBERTa, ELECTRA, DeBERTa and DeBERTa-v2 folders, built offline once per
+    session (scripts/make_tiny_encoders.py), keyed by family."""
+    from scripts.make_tiny_encoders import FAMILIES, build
+
+    return build(FAMILIES, tmp_path_factory.mktemp("tiny_encoders"))

@@ -101,7 +101,11 @@ local bioner(name, folder, entity) = task(name, {
       type: 'glue_tsv',
       columns: { premise: 'sentence1', hypothesis: 'sentence2', label: 'gold_label', id: 'index' },
     },
-    data:: splits('glue/MNLI', dev='dev_matched.tsv', test='test_matched.tsv'),
+    // One dev split per task is validated (matched); evaluate an archive on the mismatched one
+    // with `allennlp evaluate ARCHIVE '{"mnli": ".../dev_mismatched.tsv"}'`.
+    data:: splits('glue/MNLI', dev='dev_matched.tsv', test='test_matched.tsv') + {
+      dev_mismatched: data + '/glue/MNLI/dev_mismatched.tsv',
+    },
   }),
   qnli: task('qnli', {
     task_type: 'classification',

@@ -1,5 +1,6 @@
 """Turns texts and word sequences into the encoder's word pieces, counting what is truncated."""
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from typing import List, Optional
@@ -19,11 +20,42 @@ class Encoded:
 
 
 @cache
-def load_tokenizer(encoder: str) -> PreTrainedTokenizerFast:
-    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(encoder), use_fast=True)
+def load_tokenizer(encoder: str, split_words: bool = False) -> PreTrainedTokenizerFast:
+    """The encoder's fast tokenizer. `split_words=True`: one for pre-split words
+    (`is_split_into_words=True`). Byte-level BPE tokenizers (RoBERTa, DeBERTa v1, GPT-2) saved
+    without `add_prefix_space` refuse pre-split words, and would tokenize each word as if it
+    started a text (no leading space); for words they are reloaded with a prefix space, so
+    every word is tokenized as it is inside a sentence. Texts keep the tokenizer as saved."""
+    folder = resolve_encoder(encoder)
+    if split_words:
+        tokenizer = load_tokenizer(encoder)
+        if not _byte_level_without_prefix_space(tokenizer):
+            return tokenizer  # the one for texts serves
+        tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=True, add_prefix_space=True)
+        if _byte_level_without_prefix_space(tokenizer):
+            raise ValueError(
+                f"Encoder '{encoder}' has a byte-level BPE tokenizer ({type(tokenizer).__name__}) "
+                "that ignores add_prefix_space=True, so it cannot tokenize pre-split words "
+                "(sequence labelling). Save its tokenizer with add_prefix_space=True."
+            )
+        return tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(folder, use_fast=True)
     if not tokenizer.is_fast:
         raise ValueError(f"Encoder '{encoder}' has no fast tokenizer, which word alignment needs.")
     return tokenizer
+
+
+def _byte_level_without_prefix_space(tokenizer: PreTrainedTokenizerFast) -> bool:
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    pending = [state.get("pre_tokenizer")]
+    while pending:  # a pre-tokenizer may be a Sequence of them
+        each = pending.pop()
+        if not isinstance(each, dict):
+            continue
+        if each.get("type") == "ByteLevel" and not each.get("add_prefix_space", False):
+            return True
+        pending.extend(each.get("pretokenizers") or [])
+    return False
 
 
 class PieceEncoder:
@@ -38,8 +70,14 @@ class PieceEncoder:
     """
 
     def __init__(self, encoder: str, max_length: int) -> None:
+        self.encoder = encoder
         self.tokenizer = load_tokenizer(encoder)
         self.max_length = max_length
+
+    @property
+    def word_tokenizer(self) -> PreTrainedTokenizerFast:
+        """The tokenizer for pre-split words: the same vocabulary, see `load_tokenizer`."""
+        return load_tokenizer(self.encoder, split_words=True)
 
     @property
     def pad_token_id(self) -> int:
@@ -66,7 +104,7 @@ class PieceEncoder:
         return self._result(encoding, truncated)
 
     def encode_words(self, words: List[str]) -> Encoded:
-        encoding = self.tokenizer(
+        encoding = self.word_tokenizer(
             words, is_split_into_words=True, truncation=True, max_length=self.max_length
         )
         word_starts = [-1] * len(words)

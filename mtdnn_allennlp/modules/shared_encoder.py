@@ -107,6 +107,16 @@ class TransformerEncoder(SharedEncoder):
     def embed_words(self, token_ids: torch.Tensor) -> torch.Tensor:
         return self.transformer.get_input_embeddings()(token_ids)
 
+    def _position_padding_idx(self) -> Optional[int]:
+        """RoBERTa-style encoders (RoBERTa, XLM-R, CamemBERT...) number positions from their
+        padding index on, skipping padding, when they read input ids; from word embeddings they
+        would number every position, padding included. Returns that padding index, or None for
+        encoders whose positions do not depend on padding (BERT, ELECTRA, DeBERTa)."""
+        embeddings = getattr(self.transformer, "embeddings", None)
+        if not hasattr(embeddings, "create_position_ids_from_inputs_embeds"):
+            return None
+        return getattr(embeddings, "padding_idx", None)
+
     def forward(self, token_ids, mask, type_ids=None, word_embeddings=None):
         inputs: Dict[str, Any] = {"attention_mask": mask.long()}
         if type_ids is not None and self.transformer.config.type_vocab_size > 1:
@@ -115,9 +125,21 @@ class TransformerEncoder(SharedEncoder):
             inputs["input_ids"] = token_ids
         else:
             inputs["inputs_embeds"] = word_embeddings
+            padding_idx = self._position_padding_idx()
+            if padding_idx is not None:
+                inputs["position_ids"] = padded_position_ids(mask, padding_idx)
         if self.autocast_dtype is None:
             return self.transformer(**inputs).last_hidden_state
         device = (token_ids if word_embeddings is None else word_embeddings).device.type
         with torch.autocast(device_type=device, dtype=self.autocast_dtype):
             encoded = self.transformer(**inputs).last_hidden_state
         return encoded.float()
+
+
+def padded_position_ids(mask: torch.Tensor, padding_idx: int) -> torch.Tensor:
+    """The position ids RoBERTa derives from input ids, derived from the mask instead (a piece
+    is padding exactly when it is masked), so a pass from (perturbed) word embeddings, which has
+    no input ids, sees the same positions as the clean pass: `padding_idx + 1, + 2, ...` for
+    real pieces and `padding_idx` for padding."""
+    real = mask.long()
+    return real.cumsum(dim=1) * real + padding_idx
