@@ -207,6 +207,30 @@ local bioner(name, folder, entity) = task(name, {
     reader: { type: 'masked_lm_text', sources: { [t.name]: t for t in sources } },
     data:: { train: std.manifestJsonMinified({ [t.name]: t.data.train for t in sources }) },
   }),
+  // --- multiple choice and cloze (docs/multiple_choice.md) ---------------------------------
+  // A context and/or question and N candidate answers, one right (SWAG/ARC/COPA style). The
+  // fixtures hold small hand-written sets; point MTDNN_DATA at a folder with the same files
+  // for real data. Scored like ranking: one score per (context, choice) pair, softmax.
+  everyday_mc: task('everyday_mc', {
+    task_type: 'ranking',
+    data_format: 'multiple_choice',
+    metrics: ['accuracy', 'mrr'],
+    reader: { type: 'jsonl' },
+    data:: {
+      train: data + '/multiple_choice/train.jsonl',
+      dev: data + '/multiple_choice/dev.jsonl',
+    },
+  }),
+  // Cloze: each candidate filler is put in place of the '_' blank before scoring.
+  everyday_cloze: task('everyday_cloze', {
+    task_type: 'ranking',
+    data_format: 'multiple_choice',
+    reader: { type: 'jsonl', blank: '_' },
+    data:: {
+      train: data + '/multiple_choice/cloze_train.jsonl',
+      dev: data + '/multiple_choice/cloze_dev.jsonl',
+    },
+  }),
   squad_v1: task('squad_v1', {
     task_type: 'span_extraction',
     data_format: 'question_and_context',
