@@ -152,6 +152,14 @@ def test_labels_by_index_or_text_and_choice_counts_vary():
     assert any(isinstance(r["label"], str) for r in records)
 
 
+def test_field_map_renames_keys_of_other_layouts(tokenizer, tmp_path):
+    task = mc_task(field_map={"sent1": "context", "sent2": "question", "endings": "choices"})
+    record = {"sent1": "He sat down.", "sent2": "Then he", "endings": ["rested.", "flew."]}
+    (instance,) = reader_for(task).read(str(write_lines(tmp_path, [{**record, "label": 1}])))
+    assert pair_ids(instance, 1) == expected_ids(tokenizer, "He sat down.", "Then he flew.")
+    assert instance["label"].label == 1
+
+
 # --- bad rows ------------------------------------------------------------------------------------
 
 
