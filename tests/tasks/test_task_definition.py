@@ -207,6 +207,8 @@ EXPECTED_TASKS = {
     "mnli",
     "qnli",
     "qnli_ranking",
+    "everyday_mc",
+    "everyday_cloze",
     "rte",
     "wnli",
     "snli",
