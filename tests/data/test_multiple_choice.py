@@ -320,3 +320,29 @@ def test_predictor_takes_optional_context_and_question():
         predictor.predict_json({"question": "Which?"})
     with pytest.raises(DataError, match="neither a context nor a question"):
         predictor.predict_json({"choices": ["a", "b"]})
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"type": "mtdnn_tsv"},
+        {
+            "type": "grouped_pairs_tsv",
+            "columns": {"premise": "question", "hypothesis": "sentence"},
+            "positive_label": "entailment",
+        },
+    ],
+)
+def test_ranking_only_layouts_refuse_a_multiple_choice_task(layout):
+    task = TaskDefinition.from_params(
+        Params(
+            {
+                "name": "mc",
+                "task_type": "ranking",
+                "data_format": "multiple_choice",
+                "reader": layout,
+            }
+        )
+    )
+    with pytest.raises(ConfigurationError, match="Task 'mc'.*jsonl"):
+        reader_for(task)
