@@ -198,6 +198,20 @@ local bioner(name, folder, entity) = task(name, {
     reader: { type: 'masked_lm_text' },
     data:: { train: data + '/text/train.txt', dev: data + '/text/dev.txt' },
   }),
+  // BERT's next-sentence objective: (sentence, next sentence) or (sentence, random sentence of
+  // another document) pairs from text with one sentence a line and documents split by blank
+  // lines (docs/next_sentence.md). A two-class classification task.
+  nsp: task('nsp', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['not_next', 'is_next'],
+    metrics: ['accuracy'],
+    reader: { type: 'next_sentence_text', negative_fraction: 0.5 },
+    data:: {
+      train: data + '/text/documents_train.txt',
+      dev: data + '/text/documents_dev.txt',
+    },
+  }),
   // Masked LM over the training texts of other tasks, as an auxiliary task. Train it with a
   // sampler weight (see training_config/pretraining/rte_aux_mlm.jsonnet) and a loss_weight.
   aux_mlm(sources, name='aux_mlm', loss_weight=1.0):: task(name, {
