@@ -224,12 +224,18 @@ def squad_answers(windows: List[Window]) -> Dict[Any, str]:
 def _squad_score(m: "TaskMetrics", score: Callable[[str, str], float]) -> float:
     answers = squad_answers(m.predictions)
     gold = {qid: texts for qid, texts in m.gold}
-    # The official script takes the best score over a question's gold answers; a question with
-    # none (v2.0 unanswerable) has the empty answer as its gold.
+    # The official script takes the best score over a question's gold answers. As in its v2.0
+    # version, gold answers that normalise to nothing (e.g. "the") are dropped first, and a
+    # question left with none (unanswerable) has the empty answer as its only gold.
     values = [
-        max(score(answers[qid], text) for text in (texts or [""])) for qid, texts in gold.items()
+        max(score(answers[qid], text) for text in (_scored_gold(texts) or [""]))
+        for qid, texts in gold.items()
     ]
     return float(numpy.mean(values)) if values else 0.0
+
+
+def _scored_gold(texts: List[str]) -> List[str]:
+    return [text for text in texts if normalize_answer(text)]
 
 
 @metric("squad_em")

@@ -202,6 +202,20 @@ local bioner(name, folder, entity) = task(name, {
     reader: { type: 'masked_lm_text' },
     data:: { train: data + '/text/train.txt', dev: data + '/text/dev.txt' },
   }),
+  // BERT's next-sentence objective: (sentence, next sentence) or (sentence, random sentence of
+  // another document) pairs from text with one sentence a line and documents split by blank
+  // lines (docs/next_sentence.md). A two-class classification task.
+  nsp: task('nsp', {
+    task_type: 'classification',
+    data_format: 'premise_and_one_hypothesis',
+    labels: ['not_next', 'is_next'],
+    metrics: ['accuracy'],
+    reader: { type: 'next_sentence_text', negative_fraction: 0.5 },
+    data:: {
+      train: data + '/text/documents_train.txt',
+      dev: data + '/text/documents_dev.txt',
+    },
+  }),
   // Masked LM over the training texts of other tasks, as an auxiliary task. Train it with a
   // sampler weight (see training_config/pretraining/rte_aux_mlm.jsonnet) and a loss_weight.
   aux_mlm(sources, name='aux_mlm', loss_weight=1.0):: task(name, {
@@ -210,6 +224,30 @@ local bioner(name, folder, entity) = task(name, {
     loss_weight: loss_weight,
     reader: { type: 'masked_lm_text', sources: { [t.name]: t for t in sources } },
     data:: { train: std.manifestJsonMinified({ [t.name]: t.data.train for t in sources }) },
+  }),
+  // --- multiple choice and cloze (docs/multiple_choice.md) ---------------------------------
+  // A context and/or question and N candidate answers, one right (SWAG/ARC/COPA style). The
+  // fixtures hold small hand-written sets; point MTDNN_DATA at a folder with the same files
+  // for real data. Scored like ranking: one score per (context, choice) pair, softmax.
+  everyday_mc: task('everyday_mc', {
+    task_type: 'ranking',
+    data_format: 'multiple_choice',
+    metrics: ['accuracy', 'mrr'],
+    reader: { type: 'jsonl' },
+    data:: {
+      train: data + '/multiple_choice/train.jsonl',
+      dev: data + '/multiple_choice/dev.jsonl',
+    },
+  }),
+  // Cloze: each candidate filler is put in place of the '_' blank before scoring.
+  everyday_cloze: task('everyday_cloze', {
+    task_type: 'ranking',
+    data_format: 'multiple_choice',
+    reader: { type: 'jsonl', blank: '_' },
+    data:: {
+      train: data + '/multiple_choice/cloze_train.jsonl',
+      dev: data + '/multiple_choice/cloze_dev.jsonl',
+    },
   }),
   squad_v1: task('squad_v1', {
     task_type: 'span_extraction',

@@ -289,7 +289,7 @@ class MultiTaskModel(Model):
         elif task.task_type == "ranking":
             probabilities = logits.softmax(-1).tolist()
             best = logits.argmax(-1).tolist()
-            hypotheses = [each.get("hypotheses") or [] for each in metadata]
+            hypotheses = [each.get("hypotheses") or each.get("choices") or [] for each in metadata]
             readable["label"] = best
             readable["hypothesis"] = [
                 texts[index] if index < len(texts) else None
@@ -300,6 +300,10 @@ class MultiTaskModel(Model):
                 [round(p, 6) for p in row[: len(texts) or len(row)]]
                 for row, texts in zip(probabilities, hypotheses, strict=True)
             ]
+            if task.data_format == "multiple_choice":
+                # Named for what they are: the chosen answer and each choice's probability.
+                readable["answer"] = readable.pop("hypothesis")
+                readable["probabilities"] = readable.pop("scores")
         elif task.task_type == "span_extraction":
             answers = squad_answers(self.heads[name].best_spans(logits, metadata))
             readable["answer"] = [answers[each["id"]] for each in metadata]

@@ -14,7 +14,7 @@ from allennlp.predictors import Predictor
 
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
-from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
+from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS, OPTIONAL_INPUT_FIELDS
 
 
 @Predictor.register("mtdnn")
@@ -38,6 +38,8 @@ class MultiTaskPredictor(Predictor):
                     fix=f"a '{task_reader.task.data_format}' task reads the keys {list(names)}",
                 )
             inputs = {name: json_dict[name] for name in names}
+            optional = OPTIONAL_INPUT_FIELDS.get(task_reader.task.data_format, ())
+            inputs.update((name, json_dict[name]) for name in optional if name in json_dict)
             return task_reader.text_to_instance(**inputs, id=json_dict.get("id"))
         except DataError as error:
             raise DataError(

@@ -55,13 +55,14 @@ TASK_TYPES: Dict[str, TaskType] = {
     ),
     # MT-DNN's pairwise ranking (QNLI as ranking): one premise, several candidate hypotheses,
     # the label is the index of the right one. Each pair gets one score; softmax across them.
+    # Multiple choice (SWAG, ARC, COPA, cloze) is the same model over (context, choice) pairs.
     "ranking": TaskType(
         loss="ranking_cross_entropy",
         kd_loss="kl_divergence",
         adv_loss="symmetric_kl",
         head="ranking",
         metrics=("accuracy",),
-        data_formats=("premise_and_multi_hypothesis",),
+        data_formats=("premise_and_multi_hypothesis", "multiple_choice"),
         has_labels=False,
     ),
     # Masked language modelling (pre-training, or an auxiliary task): the targets are the
@@ -102,8 +103,9 @@ class TaskDefinition(FromParams):
     data_format : `str`
         What an example holds: "premise_only", "premise_and_one_hypothesis", "sequence"
         (words with one tag each), "premise_and_multi_hypothesis" (a premise and candidate
-        hypotheses, labelled with the index of the right one), "text" (masked LM) or
-        "question_and_context" (SQuAD).
+        hypotheses, labelled with the index of the right one), "text" (masked LM),
+        "question_and_context" (SQuAD) or "multiple_choice" (a context and/or question and
+        candidate answers, labelled with the right one's index or text).
     reader : `Dict[str, Any]`
         The file layout: a registered DatasetReader of this package (e.g. `{"type": "glue_tsv",
         ...}`) without the task, encoder and length settings, which come from elsewhere.

@@ -197,6 +197,7 @@ def test_missing_required_keys():
 
 EXPECTED_TASKS = {
     "mlm",
+    "nsp",
     "squad_v1",
     "squad_v2",
     "cola",
@@ -207,6 +208,8 @@ EXPECTED_TASKS = {
     "mnli",
     "qnli",
     "qnli_ranking",
+    "everyday_mc",
+    "everyday_cloze",
     "rte",
     "wnli",
     "snli",

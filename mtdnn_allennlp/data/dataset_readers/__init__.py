@@ -10,6 +10,7 @@ from mtdnn_allennlp.data.dataset_readers.mtdnn_layouts import (
     MtdnnTsvReader,
 )
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
+from mtdnn_allennlp.data.dataset_readers.next_sentence import NextSentenceReader
 from mtdnn_allennlp.data.dataset_readers.squad import SquadReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import TaskReader
 
@@ -21,6 +22,7 @@ __all__ = [
     "JsonlReader",
     "MaskedLmTextReader",
     "MultiTaskReader",
+    "NextSentenceReader",
     "SnliParallelReader",
     "SquadReader",
     "TaskReader",

@@ -12,7 +12,12 @@ from typing import Dict, Iterable, List, Optional, Union
 from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.errors import DataError
-from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS, RawExample, TaskReader
+from mtdnn_allennlp.data.dataset_readers.task_reader import (
+    INPUT_FIELDS,
+    OPTIONAL_INPUT_FIELDS,
+    RawExample,
+    TaskReader,
+)
 
 Column = Union[str, int]
 OPTIONAL_FIELDS = ("id", "label")
@@ -245,7 +250,8 @@ class ConllIobReader(TaskReader):
 @DatasetReader.register("jsonl")
 class JsonlReader(TaskReader):
     """One JSON object per line with the task's fields: `premise` (and `hypothesis`) or
-    `words`, plus `label` or `tags`, and an optional `id`.
+    `words`, plus `label` or `tags`, and an optional `id`. Multiple choice reads `context`
+    and/or `question`, `choices` and `label` (index or text).
 
     # Parameters
 
@@ -258,7 +264,9 @@ class JsonlReader(TaskReader):
         self.field_map = field_map or {}
 
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
-        known = set(INPUT_FIELDS[self.task.data_format]) | {"label", "tags", "id"}
+        data_format = self.task.data_format
+        known = set(INPUT_FIELDS[data_format]) | {"label", "tags", "id"}
+        known |= set(OPTIONAL_INPUT_FIELDS.get(data_format, ()))
         with open(path, encoding="utf-8") as handle:
             for line, text in enumerate(handle, start=1):
                 if not text.strip():

@@ -50,6 +50,15 @@ class MtdnnTsvReader(TaskReader):
     hypotheses is a `DataError` naming the file, line and field.
     """
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if self.task.data_format not in MTDNN_COLUMNS:
+            raise ConfigurationError(
+                f"Task '{self.task.name}': MT-DNN's TSV files have no "
+                f"'{self.task.data_format}' layout (they have {sorted(MTDNN_COLUMNS)}); "
+                "read this task with another reader, e.g. jsonl."
+            )
+
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
         data_format = self.task.data_format
         with open(path, encoding="utf-8") as handle:
@@ -141,6 +150,11 @@ class GroupedPairsTsvReader(GlueTsvReader):
             raise ConfigurationError("grouped_pairs_tsv: min_candidates must be at least 2.")
         if "hypothesis" not in self.columns:
             raise ConfigurationError("grouped_pairs_tsv: columns need a 'hypothesis' column.")
+        if self.task.data_format != "premise_and_multi_hypothesis":
+            raise ConfigurationError(
+                f"Task '{self.task.name}': grouped_pairs_tsv makes premise_and_multi_hypothesis "
+                f"examples, not '{self.task.data_format}'; use the jsonl reader."
+            )
         self.positive_label = positive_label
         self.min_candidates = min_candidates
         self.left_out = 0

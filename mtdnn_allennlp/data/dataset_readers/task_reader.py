@@ -32,6 +32,7 @@ from allennlp.data.fields import (
 from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.data.dataset_readers import tokenization_cache
+from mtdnn_allennlp.data.dataset_readers.multiple_choice import choice_instance
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.data.tokenization import PieceEncoder
 from mtdnn_allennlp.losses import IGNORE_INDEX
@@ -47,12 +48,17 @@ INPUT_FIELDS = {
     "premise_and_multi_hypothesis": ("premise", "hypotheses"),
     "text": ("text",),
     "question_and_context": ("question", "context"),
+    "multiple_choice": ("choices",),
 }
+# Keys an example of a data format may leave out (multiple choice: a context, a question, or
+# both, before the choices).
+OPTIONAL_INPUT_FIELDS = {"multiple_choice": ("context", "question")}
 TARGET_FIELD = {
     "premise_only": "label",
     "premise_and_one_hypothesis": "label",
     "sequence": "tags",
     "premise_and_multi_hypothesis": "label",  # the index of the right hypothesis
+    "multiple_choice": "label",  # the right choice's index or text
 }
 
 
@@ -105,6 +111,10 @@ class TaskReader(DatasetReader):
         Keep each file's tokenised instances here and reuse them in later runs. The key hashes
         the file's content, the tokenizer's files and this reader's settings, so any change to
         them tokenises again (see `tokenization_cache`).
+    blank : `str`, optional
+        Multiple choice only: cloze examples. Each choice is put in place of this marker
+        (e.g. `"_"`) in the question, or in the context when the question has no marker
+        (docs/multiple_choice.md).
     """
 
     def __init__(
@@ -117,11 +127,18 @@ class TaskReader(DatasetReader):
         sample_size: Optional[int] = None,
         sample_seed: int = 0,
         cache_directory: Optional[str] = None,
+        blank: Optional[str] = None,
         **kwargs,
     ) -> None:
         super().__init__(
             manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs
         )
+        if blank is not None and (task.data_format != "multiple_choice" or not blank.strip()):
+            raise ConfigurationError(
+                f"Task '{task.name}': the reader's blank marker is for multiple_choice tasks "
+                "and must be a non-empty text such as '_'; remove it or fix the data_format."
+            )
+        self.blank = blank
         self.cache_directory = (
             Path(os.path.expanduser(cache_directory)) if cache_directory else None
         )
@@ -313,12 +330,17 @@ class TaskReader(DatasetReader):
         id: Optional[str] = None,
         line: Optional[int] = None,
         hypotheses: Optional[List[str]] = None,
+        context: Optional[str] = None,
+        question: Optional[str] = None,
+        choices: Optional[List[str]] = None,
     ) -> Instance:
         task = self.task
         metadata: Dict[str, Any] = {"id": id if id is not None else line, "task": task.name}
         fields: Dict[str, Field] = {}
         if task.data_format == "premise_and_multi_hypothesis":
             return self._ranking_instance(premise, hypotheses, label, metadata)
+        if task.data_format == "multiple_choice":
+            return choice_instance(self, context, question, choices, label, metadata)
         if task.data_format == "sequence":
             words = self._checked_words(words)
             encoded = self.pieces.encode_words(words)
