@@ -135,7 +135,14 @@ class MultiTaskModel(Model):
         encoded = self._encode(token_ids, pieces["mask"], pieces.get("type_ids"), word_embeddings)
         # Extractive QA also says where an answer may start and end.
         extra = {} if answer_mask is None else {"answer_mask": answer_mask}
-        logits = head(encoded, pieces["mask"], type_ids=pieces.get("type_ids"), **extra)
+        if self._predicts_masked_pieces_only(name, label, soft_target, expose):
+            # Only the masked pieces (15%) are scored: the projection onto the whole vocabulary
+            # at every position cost about 7x more, for logits the loss then ignored.
+            chosen = label != IGNORE_INDEX
+            encoded, label = encoded[chosen], label[chosen]
+            logits = head(encoded, pieces["mask"][chosen])
+        else:
+            logits = head(encoded, pieces["mask"], type_ids=pieces.get("type_ids"), **extra)
         output: Dict[str, Any] = {"task": task, "logits": logits, "metadata": metadata}
         if expose:
             output["adversarial_inputs"] = {
@@ -156,6 +163,19 @@ class MultiTaskModel(Model):
             output["loss"] = loss
             self._update_metrics(name, logits.detach(), label, metadata or [], loss.item())
         return output
+
+    def _predicts_masked_pieces_only(
+        self,
+        name: str,
+        label: Optional[torch.Tensor],
+        soft_target: Optional[torch.Tensor],
+        adversarial: bool,
+    ) -> bool:
+        """Masked LM with targets scores the masked pieces alone, unless the logits of every
+        position are needed: the adversarial pass compares them position by position, and
+        soft targets are given per position."""
+        is_mlm = self.tasks[name].task_type == "masked_lm"
+        return is_mlm and label is not None and soft_target is None and not adversarial
 
     def _encode(
         self,

@@ -175,3 +175,36 @@ def test_weighted_sampler_scales_each_tasks_batches():
         sampler.schedule({"rte": 10}, random.Random(0), 0)
     with pytest.raises(ConfigurationError, match="positive"):
         TaskSampler.from_params(Params({"type": "weighted", "weights": {"mlm": 0}}))
+
+
+def test_the_model_scores_only_the_masked_pieces_with_the_loss_of_every_position(tokenizer):
+    from allennlp.data import Vocabulary
+
+    from mtdnn_allennlp.models.multitask_model import MultiTaskModel
+
+    torch.manual_seed(0)
+    task = TaskDefinition(
+        name="mlm", task_type="masked_lm", data_format="text", reader={}, metrics=["accuracy"]
+    )
+    model = MultiTaskModel(Vocabulary(), TransformerEncoder(TINY_BERT), [task])
+    model.eval()  # evaluation masks are fixed, so both computations see the same ones
+    token_ids, mask = batch(tokenizer, rows=8)
+    tokens = {"tokens": {"token_ids": token_ids, "mask": mask}}
+    output = model(tokens=tokens, task=["mlm"] * 8, label=torch.zeros(8))
+    head = model.heads["mlm"]
+    inputs, targets = head.corrupt(token_ids, mask)
+    every_position = head(model.encoder(inputs, mask), mask)
+    expected = torch.nn.functional.cross_entropy(
+        every_position.reshape(-1, every_position.size(-1)),
+        targets.reshape(-1),
+        ignore_index=IGNORE,
+    )
+    chosen = int((targets != IGNORE).sum())
+    assert 0 < chosen < mask.sum()
+    assert output["logits"].shape == (chosen, every_position.size(-1))
+    torch.testing.assert_close(output["loss"], expected, rtol=1e-5, atol=1e-6)
+    accuracy = model.get_metrics(reset=True)["mlm_accuracy"]
+    predicted = every_position.argmax(-1)[targets != IGNORE]
+    assert accuracy == pytest.approx(
+        (predicted == targets[targets != IGNORE]).float().mean().item()
+    )
