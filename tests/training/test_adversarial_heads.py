@@ -225,3 +225,44 @@ def test_span_perturbed_pass_keeps_the_answer_mask(tiny_encoder):
     # The question pieces stay masked in the perturbed pass, as in the clean one.
     assert (perturbed[:, 1:3] == inputs["logits"][:, 1:3]).all()
     assert (perturbed[~allowed] <= -1e3).all() and (perturbed[allowed] > -1e3).all()
+
+
+# --- the distillation stage -------------------------------------------------------------------
+
+
+def test_distillation_adds_the_adversarial_term_to_the_kd_loss(tiny_encoder):
+    model = _model("adversarial/student_small_transformer.jsonnet").train()
+    assert type(model.encoder).__name__ == "TransformerStudent"
+    batch = _batch("rte", torch.tensor([0, 1, 1]))
+    soft = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]).log()
+    trainer = _fake_trainer(model)
+
+    def gradients(alpha: float):
+        model.zero_grad()
+        callback = _callback(adv_alpha=alpha, adv_noise_var=1e-2, adv_step_size=1e-1)
+        callback.on_start(trainer)
+        torch.manual_seed(0)
+        outputs = model(**batch, soft_target=soft)
+        hard = F.cross_entropy(outputs["logits"].detach(), batch["label"])
+        kd = F.kl_div(
+            F.log_softmax(outputs["logits"].detach(), -1), soft, log_target=True, reduction="sum"
+        ) / len(soft)
+        callback.on_backward(trainer, outputs, backward_called=False)
+        return _grads(model), callback.monitors, hard.item(), kd.item()
+
+    plain_kd, _, _, _ = gradients(0.0)
+    # The KD loss alone, backpropagated directly: what alpha = 0 must reproduce.
+    model.zero_grad()
+    torch.manual_seed(0)
+    model(**batch, soft_target=soft)["loss"].backward()
+    direct = _grads(model)
+    for name, grad in direct.items():
+        assert torch.allclose(plain_kd[name], grad, atol=1e-7), name
+
+    adversarial, monitors, hard, kd = gradients(1.0)
+    # The callback's clean term is hard + soft (the paper's 0.5 / 0.5), not the hard loss.
+    assert monitors["adv_clean_loss"]() == pytest.approx(0.5 * hard + 0.5 * kd, rel=1e-4)
+    assert abs(kd - hard) > 1e-3
+    assert monitors["adv_loss"]() > 0
+    head = "heads.rte.output.weight"
+    assert not torch.allclose(adversarial[head], plain_kd[head])
