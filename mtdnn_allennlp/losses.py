@@ -148,3 +148,31 @@ class SpanCrossEntropyLoss(TaskLoss):
         start = F.cross_entropy(input[..., 0].float(), target[:, 0])
         end = F.cross_entropy(input[..., 1].float(), target[:, 1])
         return (start + end) / 2
+
+
+@TaskLoss.register("span_symmetric_kl")
+class SpanSymmetricKLLoss(TaskLoss):
+    """Extractive QA's adversarial divergence: symmetric KL between the start distributions
+    (softmax over positions) and between the end distributions, averaged over the two and over
+    the examples.
+
+    `input` and `target` are `(batch, pieces, 2)` start and end logits; `mask` `(batch, pieces)`
+    keeps the positions an answer may take. Masked positions are left out of both softmaxes
+    and of the sum, so their logits do not count, whatever they are.
+    """
+
+    def forward(self, input, target, mask=None):
+        # (batch, 2, pieces): one distribution over positions for the start, one for the end.
+        p_logits = input.float().transpose(1, 2)
+        q_logits = target.float().transpose(1, 2)
+        keep = None
+        if mask is not None:
+            keep = mask.bool().unsqueeze(1)
+            p_logits = p_logits.masked_fill(~keep, MASKED_SCORE)
+            q_logits = q_logits.masked_fill(~keep, MASKED_SCORE)
+        log_p = F.log_softmax(p_logits, dim=-1)
+        log_q = F.log_softmax(q_logits, dim=-1)
+        terms = (log_q.exp() - log_p.exp()) * (log_q - log_p)
+        if keep is not None:
+            terms = terms * keep.to(terms.dtype)
+        return terms.sum(-1).mean()

@@ -152,6 +152,10 @@ class MultiTaskModel(Model):
                 "mask": pieces["mask"],
                 "type_ids": pieces.get("type_ids"),
                 "logits": logits,
+                # What the head needs besides the encoding (the span head's answer mask, the
+                # SAN head's kept steps), and where its per-position outputs count.
+                "head_inputs": {**extra, **head.replay_inputs()},
+                "output_mask": head.output_mask(pieces["mask"], **extra),
             }
         if label is not None:
             definition = self.tasks[name]
@@ -211,10 +215,12 @@ class MultiTaskModel(Model):
         word_embeddings: torch.Tensor,
         mask: torch.Tensor,
         type_ids: Optional[torch.Tensor] = None,
+        **head_inputs: Any,
     ) -> torch.Tensor:
-        """Task `name`'s logits from (perturbed) word embeddings; no loss, no metrics."""
+        """Task `name`'s logits from (perturbed) word embeddings; no loss, no metrics.
+        `head_inputs`: the clean pass's `adversarial_inputs["head_inputs"]`."""
         encoded = self._encode(None, mask, type_ids, word_embeddings)
-        return self.heads[name](encoded, mask, type_ids=type_ids)
+        return self.heads[name](encoded, mask, type_ids=type_ids, **head_inputs)
 
     # --- metrics --------------------------------------------------------------------------
 

@@ -80,7 +80,8 @@ TASK_TYPES: Dict[str, TaskType] = {
     "span_extraction": TaskType(
         loss="span_cross_entropy",
         kd_loss="kl_divergence",
-        adv_loss="symmetric_kl",
+        # Start and end are distributions over positions, not per-position classes.
+        adv_loss="span_symmetric_kl",
         head="span_extraction",
         metrics=("squad_em", "squad_f1"),
         data_formats=("question_and_context",),

@@ -40,10 +40,11 @@ TINY = 1e-12
 
 
 def _rows(tensor: torch.Tensor, level: str) -> torch.Tensor:
-    """(batch, length, hidden) as rows the norm is taken over: one per token or per sentence."""
+    """(..., length, hidden) as rows the norm is taken over: one per token or per sentence.
+    A ranking batch, (batch, candidates, length, hidden), has one sentence per candidate pair."""
     if level == "token":
         return tensor.reshape(-1, tensor.size(-1))
-    return tensor.reshape(tensor.size(0), -1)
+    return tensor.reshape(-1, tensor.size(-2) * tensor.size(-1))
 
 
 def norm_of(tensor: torch.Tensor, norm: str, level: str) -> torch.Tensor:
@@ -138,8 +139,25 @@ def adversarial_noise(
     return noise.detach()
 
 
+def _summed_over_workers(values: List[float]) -> List[float]:
+    """`values` summed over the distributed workers (as they are without distributed training).
+
+    Every worker must call this the same number of times: it is a collective call."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64)
+    torch.distributed.all_reduce(tensor)
+    return tensor.tolist()
+
+
 class RunningMean:
-    """A mean over the batches since the last reset; None before the first value."""
+    """A mean over the batches since the last reset, over every distributed worker's batches;
+    None before the first value.
+
+    In distributed training each call sums (total, count) over the workers unconditionally,
+    also when this worker has no value (e.g. it skipped every adversarial term so far): a
+    collective call made only by the workers that have a value would leave the others waiting.
+    """
 
     def __init__(self) -> None:
         self.total = 0.0
@@ -150,7 +168,8 @@ class RunningMean:
         self.count += 1
 
     def __call__(self, reset: bool = False) -> Optional[float]:
-        value = self.total / self.count if self.count else None
+        total, count = _summed_over_workers([self.total, float(self.count)])
+        value = total / count if count else None
         if reset:
             self.total, self.count = 0.0, 0
         return value
@@ -302,10 +321,12 @@ class AdversarialTrainingCallback(TrainerCallback):
         model.training_monitors["adv_skipped_batches"] = self.skipped_monitor
 
     def skipped_monitor(self, reset: bool) -> Optional[float]:
-        # A training statistic: not shown among the validation metrics.
+        # A training statistic: not shown among the validation metrics. Every worker is in the
+        # same mode, so all of them make the collective call or none does.
         if self.trainer is None or not self.trainer.model.training:
             return None
-        return float(self.skipped_batches)
+        (skipped,) = _summed_over_workers([float(self.skipped_batches)])
+        return skipped
 
     # --- each batch -----------------------------------------------------------------------
 
@@ -348,12 +369,13 @@ class AdversarialTrainingCallback(TrainerCallback):
         """The adversarial loss of one batch (with graph) and the noise norm; None if not finite."""
         name = inputs["task"]
         mask, type_ids = inputs["mask"], inputs.get("type_ids")
+        head_inputs = inputs.get("head_inputs") or {}
         embeddings = inputs["word_embeddings"]
         target = inputs["logits"].detach()
-        compare = self.divergence(name, mask)
+        compare = self.divergence(name, inputs.get("output_mask", mask))
 
         def logits_from(perturbed: torch.Tensor) -> torch.Tensor:
-            return model.perturbed_logits(name, perturbed, mask, type_ids)
+            return model.perturbed_logits(name, perturbed, mask, type_ids, **head_inputs)
 
         noise = adversarial_noise(
             logits_from,
@@ -386,9 +408,14 @@ class AdversarialTrainingCallback(TrainerCallback):
         with torch.no_grad():
             embeddings = self.teacher.encoder.embed_words(inputs["token_ids"])
             teacher_logits = self.teacher.perturbed_logits(
-                name, embeddings, inputs["mask"], inputs.get("type_ids")
+                name,
+                embeddings,
+                inputs["mask"],
+                inputs.get("type_ids"),
+                **(inputs.get("head_inputs") or {}),
             )
-        return self.divergence(name, inputs["mask"])(inputs["logits"], teacher_logits)
+        compare = self.divergence(name, inputs.get("output_mask", inputs["mask"]))
+        return compare(inputs["logits"], teacher_logits)
 
     def on_backward(self, trainer, batch_outputs, backward_called: bool, **kwargs) -> bool:
         if backward_called:

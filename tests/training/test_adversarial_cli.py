@@ -78,3 +78,67 @@ def test_recover_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     assert states, "no training state checkpoint"
     callback_states = torch.load(states[-1], map_location="cpu", weights_only=False)["callbacks"]
     assert any("teacher" in state for state in callback_states)
+
+
+# --- every head, the distillation stage, distributed training ---------------------------------
+
+
+def _train_smoke(tmp_path, config, *extra, env=None):
+    output = tmp_path / "run"
+    result = run_allennlp(
+        ["train", config, "-s", str(output), *extra], env=env or cli_env(MTDNN_SMOKE="1")
+    )
+    return output, json.loads((output / "metrics.json").read_text()), result
+
+
+@pytest.mark.parametrize(
+    "config,metric",
+    [
+        ("qnli_ranking", "qnli_ranking_accuracy"),
+        ("rte_san", "rte_accuracy"),
+        ("squad_v1", "squad_v1_squad_f1"),
+    ],
+)
+def test_each_head_trains_with_the_adversary_through_the_cli(tmp_path, config, metric):
+    output, metrics, _ = _train_smoke(tmp_path, f"training_config/adversarial/{config}.jsonnet")
+    assert metrics["training_adv_loss"] > 0 and metrics["training_adv_noise_norm"] > 0
+    assert metrics["training_adv_clean_loss"] == pytest.approx(metrics["training_loss"])
+    assert metrics["training_adv_skipped_batches"] == 0
+    assert f"training_{metric}" in metrics  # the head's own metric, from its logits
+    assert (output / "model.tar.gz").exists()
+
+
+def test_distillation_student_trains_with_the_adversary_on_soft_targets(tmp_path):
+    output, metrics, _ = _train_smoke(
+        tmp_path, "training_config/adversarial/student_small_transformer.jsonnet"
+    )
+    config = json.loads((output / "config.json").read_text())
+    assert config["dataset_reader"]["type"] == "mtdnn_distillation"
+    assert config["dataset_reader"]["soft_targets"].endswith(
+        "fixtures/distillation/glue4_soft_targets.jsonl"
+    )
+    assert config["model"]["encoder"]["type"] == "transformer_student"
+    # The callback's clean term is the model's loss, i.e. the hard + soft KD loss.
+    assert metrics["training_adv_clean_loss"] == pytest.approx(metrics["training_loss"])
+    assert metrics["training_adv_loss"] > 0 and metrics["training_adv_noise_norm"] > 0
+    assert metrics["training_adv_skipped_batches"] == 0
+
+
+def test_distributed_workers_that_skip_differently_do_not_hang(tmp_path):
+    """2 gloo workers; worker 1's divergence is NaN, so it skips the adversarial term on every
+    batch while worker 0 keeps it. Training must finish (run_allennlp times out otherwise) and
+    the statistics must be gathered over both workers."""
+    output, metrics, _ = _train_smoke(
+        tmp_path,
+        "fixtures/configs/adversarial_distributed_nan.jsonnet",
+        "--include-package",
+        "tests.adversarial_nan_loss",
+    )
+    assert metrics["training_worker_1_memory_MB"] > 0  # both workers trained
+    # The workers took different paths: only worker 1 skipped (each logs to its own file).
+    skip = "non-finite adversarial gradient or loss"
+    assert skip in (output / "out_worker1.log").read_text()
+    assert skip not in (output / "out_worker0.log").read_text()
+    # Written by worker 0, which never skipped: the count is worker 1's, summed in.
+    assert metrics["training_adv_skipped_batches"] > 0
+    assert metrics["training_adv_loss"] > 0  # worker 0's adversarial terms

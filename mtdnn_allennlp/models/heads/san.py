@@ -19,7 +19,7 @@ The head returns the log of the averaged probabilities. Those are valid logits: 
 is the averaged distribution itself, so cross-entropy, metrics and predictions work unchanged.
 """
 
-from typing import Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -76,6 +76,7 @@ class SanHead(TaskHead):
         self.bilinear = torch.nn.Linear(input_dim, input_dim, bias=False)  # W_2
         self.rnn = torch.nn.GRUCell(input_dim, input_dim)
         self.classifier = torch.nn.Linear(4 * input_dim, task.n_class)  # W_3
+        self._last_step_weights: Optional[torch.Tensor] = None
 
     def memories(
         self, mask: torch.Tensor, type_ids: Optional[torch.Tensor]
@@ -109,6 +110,13 @@ class SanHead(TaskHead):
             steps.append(self.classifier(features).softmax(-1))
         return torch.stack(steps, dim=1)
 
+    def replay_inputs(self) -> Dict[str, Any]:
+        """The clean training pass's kept steps: adversarial training compares it with passes
+        from perturbed embeddings, which must average the same steps, or the divergence would
+        measure the step dropout rather than the perturbation."""
+        weights = getattr(self, "_last_step_weights", None)
+        return {} if weights is None else {"step_weights": weights}
+
     def step_weights(self, batch: int, device: torch.device) -> torch.Tensor:
         """Which steps' predictions count, `(batch, num_turns)`: all of them at inference, a
         random subset (never empty) per example in training."""
@@ -119,8 +127,14 @@ class SanHead(TaskHead):
         keep[torch.arange(batch, device=device), rescue] |= ~keep.any(-1)
         return keep.float()
 
-    def forward(self, encoded, mask, type_ids=None):
+    def forward(self, encoded, mask, type_ids=None, step_weights: Optional[torch.Tensor] = None):
+        """`step_weights`, when given, are used instead of drawing new ones (see
+        `replay_inputs`)."""
         probabilities = self.step_probabilities(encoded, mask, type_ids)
-        weights = self.step_weights(encoded.size(0), encoded.device).to(probabilities.dtype)
+        if step_weights is None:
+            step_weights = self.step_weights(encoded.size(0), encoded.device)
+        # Kept so that adversarial training's perturbed passes drop the same steps.
+        self._last_step_weights = step_weights.detach() if self.training else None
+        weights = step_weights.to(probabilities.dtype)
         averaged = (probabilities * weights.unsqueeze(-1)).sum(1) / weights.sum(1, keepdim=True)
         return averaged.clamp(min=PROBABILITY_FLOOR).log()

@@ -51,8 +51,14 @@ class SpanExtractionHead(TaskHead):
 
     def forward(self, encoded, mask, type_ids=None, answer_mask: Optional[torch.Tensor] = None):
         logits = self.output(self.dropout(encoded))
-        allowed = mask.bool() if answer_mask is None else answer_mask.bool() & mask.bool()
+        allowed = self.output_mask(mask, answer_mask=answer_mask)
         return logits.masked_fill(~allowed.unsqueeze(-1), MASKED)
+
+    def output_mask(
+        self, mask: torch.Tensor, answer_mask: Optional[torch.Tensor] = None, **head_inputs: Any
+    ) -> torch.Tensor:
+        """Where an answer may start or end: the context window and [CLS]."""
+        return mask.bool() if answer_mask is None else answer_mask.bool() & mask.bool()
 
     def best_spans(self, logits: torch.Tensor, metadata: List[Dict[str, Any]]) -> List[Window]:
         """Per window: (question id, best span's score, its text, no-answer score or None)."""

@@ -5,7 +5,7 @@ task definition passed in. It only maps vectors to outputs; the loss and metrics
 task definition, in the model.
 """
 
-from typing import Optional
+from typing import Any, Dict, Optional
 
 import torch
 from allennlp.common import Registrable
@@ -31,6 +31,19 @@ class TaskHead(torch.nn.Module, Registrable):
         self, encoded: torch.Tensor, mask: torch.Tensor, type_ids: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         raise NotImplementedError
+
+    # Adversarial training runs the head again on perturbed inputs (see
+    # `MultiTaskModel.perturbed_logits`); these two hooks make that pass comparable.
+
+    def replay_inputs(self) -> Dict[str, Any]:
+        """Keyword arguments that make another call of this head draw what the last training
+        call drew (a head's own random choices); none by default."""
+        return {}
+
+    def output_mask(self, mask: torch.Tensor, **head_inputs: Any) -> torch.Tensor:
+        """The positions whose outputs count when two passes are compared: every real piece by
+        default (used by per-token outputs only)."""
+        return mask
 
 
 @TaskHead.register("classification")
