@@ -274,3 +274,44 @@ def test_soft_targets_from_a_wrong_file_fail_loudly(tmp_path):
     )
     assert result.returncode != 0
     assert f"{soft}" in result.stderr and "example id '59'" in result.stderr
+
+
+def test_benchmark_reports_dev_scores_of_the_pipelines_archives(pipeline, tmp_path, monkeypatch):
+    from benchmarks import distillation as bench
+
+    monkeypatch.delenv("MTDNN_DATA", raising=False)  # dev inputs timed: the fixtures' RTE
+    refined = ",".join(str(pipeline / f"refined_seed1_{task}") for task in GLUE4)
+    results = bench.main(
+        [
+            "--quick",
+            "--repetitions",
+            "1",
+            "--teacher",
+            str(pipeline / "teacher_seed1" / "model.tar.gz"),
+            "--student",
+            f"bilstm={pipeline / 'student_bilstm' / 'model.tar.gz'}",
+            "--dev",
+            f"refined_teacher={refined}",
+            "--output",
+            str(tmp_path / "bench.json"),
+        ]
+    )
+    assert set(results["models"]) == {"teacher", "bilstm"}  # speed rows: the archives
+    assert results["models"]["bilstm"]["parameters"] > 0
+    dev = results["dev"]["models"]
+    student = json.loads((pipeline / "student_bilstm" / "metrics.json").read_text())
+    teacher = json.loads((pipeline / "teacher_seed1" / "metrics.json").read_text())
+
+    def glue4(metrics):
+        keys = [f"best_validation_{t}_{bench.MAIN_METRIC[t]}" for t in GLUE4]
+        return sum(metrics[key] for key in keys) / 4
+
+    assert dev["bilstm"]["glue4_average"] == pytest.approx(glue4(student))
+    assert dev["teacher"]["glue4_average"] == pytest.approx(glue4(teacher))
+    assert dev["bilstm"]["kept"] == pytest.approx(glue4(student) / glue4(teacher))
+    assert dev["bilstm"]["meets_target"] == (dev["bilstm"]["kept"] >= 0.97)
+    for task in GLUE4:
+        run = json.loads((pipeline / f"refined_seed1_{task}" / "metrics.json").read_text())
+        key = f"best_validation_{task}_{bench.MAIN_METRIC[task]}"
+        assert dev["refined_teacher"]["scores"][task] == run[key]
+    assert json.loads((tmp_path / "bench.json").read_text())["dev"] == results["dev"]
