@@ -6,13 +6,22 @@ batch 1 and 32), and dev scores.
         --teacher runs/teacher_seed1/model.tar.gz \
         --student small_transformer=runs/student_small_transformer/model.tar.gz \
         --student bilstm=runs/student_bilstm/model.tar.gz --output bench.json
+    # Dev scores only (no model is loaded or timed); a model's tasks may come from several runs,
+    # e.g. the teacher refined on each task by scripts/distill_pipeline.sh:
+    PYTHONPATH=. python benchmarks/distillation.py --scores-only \
+        --dev teacher=runs/refined_seed1_rte,runs/refined_seed1_mrpc,runs/refined_seed1_stsb,\
+    runs/refined_seed1_sst2 --dev bilstm=runs/student_bilstm
 
 Without archives, the models are built untrained from the distillation configs' encoders (the
 MiniLM teacher, the 2-layer student, the BiLSTM student): parameter counts and speed do not
 depend on training. With archives, dev scores are read from the `metrics.json` each training
-run wrote next to its archive (the best epoch's validation metrics): each task's main metric,
-and the model's average (each task's metrics averaged, then the tasks), which "dev kept" divides
-by the teacher's.
+run wrote next to its archive (the best epoch's validation metrics,
+`best_validation_<task>_<metric>`): each task's main metric (MAIN_METRIC), their mean over RTE,
+MRPC, STS-B and SST-2 ("GLUE-4 average"), and that mean divided by the teacher's ("kept"),
+against the issue's target of at least 97% (`--target`). `--dev NAME=RUN[,RUN...]` adds or
+replaces a model's dev scores from training runs (folders, archives or metrics.json files); with
+several runs each task's score comes from the run that trained on it. `--scores-only` reports
+the dev scores alone.
 
 Speed is measured interleaved: each repetition times every model and backend in turn, so load
 from other processes on the machine falls on all of them alike; medians are reported. Inputs
@@ -77,18 +86,94 @@ def from_archive(path: str) -> Tuple[Model, MultiTaskReader, Dict[str, float]]:
     from allennlp.models.archival import load_archive
 
     archive = load_archive(path)
-    metrics_file = Path(path).parent / "metrics.json"
+    return archive.model, archive.validation_dataset_reader, dev_scores([path])
+
+
+def _metrics_file(run: str) -> Path:
+    """A run folder, its model.tar.gz, or its metrics.json: the metrics.json."""
+    path = Path(run)
+    if path.name == "metrics.json":
+        return path
+    return (path if path.is_dir() else path.parent) / "metrics.json"
+
+
+def dev_scores(runs: List[str]) -> Dict[str, float]:
+    """Each GLUE-4 task's main dev metric (the best epoch's) from the runs' metrics.json, and
+    the model's own `best_validation_average` (of one run only: it spans that run's tasks).
+
+    Several runs make up one model task by task (per-task refined teachers): a task scored by
+    two of them is an error, as is a run without metrics.json.
+    """
     scores: Dict[str, float] = {}
-    if metrics_file.is_file():
-        metrics = json.loads(metrics_file.read_text())
-        for task in archive.model.tasks:
-            key = f"best_validation_{task}_{MAIN_METRIC.get(task, 'accuracy')}"
-            if key in metrics:
-                scores[task] = metrics[key]
-        if "best_validation_average" in metrics:
-            # The model's summary: each task's metrics averaged, then the tasks averaged.
+    source: Dict[str, Path] = {}
+    for run in runs:
+        file = _metrics_file(run)
+        if not file.is_file():
+            raise FileNotFoundError(
+                f"{file}: no metrics.json; give a finished training run (its folder, its "
+                "model.tar.gz or its metrics.json)"
+            )
+        metrics = json.loads(file.read_text())
+        for task in GLUE4:
+            key = f"best_validation_{task}_{MAIN_METRIC[task]}"
+            if key not in metrics:
+                continue
+            if task in source:
+                raise ValueError(
+                    f"{task} is scored by both {source[task]} and {file}: give one run per task"
+                )
+            scores[task] = metrics[key]
+            source[task] = file
+        if len(runs) == 1 and "best_validation_average" in metrics:
             scores["average"] = metrics["best_validation_average"]
-    return archive.model, archive.validation_dataset_reader, scores
+    return scores
+
+
+def compare_dev(
+    scores: Dict[str, Dict[str, float]], reference: str = "teacher", target: float = 0.97
+) -> Dict[str, Any]:
+    """The GLUE-4 average of each model's main metrics and its ratio to the reference's.
+
+    A model missing a task gets no average (a mean over fewer tasks would not compare), and
+    says which tasks are missing.
+    """
+    rows: Dict[str, Dict[str, Any]] = {}
+    for name, model_scores in scores.items():
+        missing = [task for task in GLUE4 if task not in model_scores]
+        row: Dict[str, Any] = {"scores": {t: model_scores[t] for t in GLUE4 if t in model_scores}}
+        if missing:
+            row["missing"] = missing
+        else:
+            row["glue4_average"] = statistics.fmean(model_scores[task] for task in GLUE4)
+        rows[name] = row
+    base = rows.get(reference, {}).get("glue4_average")
+    for name, row in rows.items():
+        if base and "glue4_average" in row and name != reference:
+            row["kept"] = row["glue4_average"] / base
+            row["meets_target"] = row["kept"] >= target
+    return {
+        "tasks": GLUE4,
+        "main_metric": MAIN_METRIC,
+        "reference": reference,
+        "target": target,
+        "models": rows,
+    }
+
+
+def dev_table(dev: Dict[str, Any]) -> str:
+    head = ["model"] + [f"{t} {MAIN_METRIC[t]}" for t in GLUE4] + ["GLUE-4 avg", "kept", "target"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, row in dev["models"].items():
+        cells = [name] + [f"{row['scores'][t]:.4f}" if t in row["scores"] else "-" for t in GLUE4]
+        cells.append(f"{row['glue4_average']:.4f}" if "glue4_average" in row else "-")
+        cells.append(f"{row['kept']:.1%}" if "kept" in row else "-")
+        if "meets_target" in row:
+            verdict = "met" if row["meets_target"] else "missed"
+            cells.append(f"{verdict} (>= {dev['target']:.0%})")
+        else:
+            cells.append("-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def parameter_count(model: Model) -> int:
@@ -152,8 +237,39 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads for both runtimes")
     parser.add_argument("--repetitions", type=int, default=None)
     parser.add_argument("--output", help="write the results as JSON here")
+    parser.add_argument(
+        "--dev",
+        action="append",
+        default=[],
+        help="NAME=RUN[,RUN...]: a model's dev scores from training runs' metrics.json "
+        "(repeatable; with several runs, each task from the run trained on it)",
+    )
+    parser.add_argument(
+        "--scores-only", action="store_true", help="dev scores only: load and time no model"
+    )
+    parser.add_argument("--reference", default="teacher", help="the model 'kept' divides by")
+    parser.add_argument("--target", type=float, default=0.97, help="the kept fraction aimed at")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    extra_dev = {}
+    for spec in args.dev:
+        name, _, runs = spec.partition("=")
+        if not name or not runs:
+            parser.error(f"--dev takes NAME=RUN[,RUN...], not {spec!r}")
+        extra_dev[name] = dev_scores([run for run in runs.split(",") if run])
+    if args.scores_only:
+        if args.teacher:
+            extra_dev.setdefault("teacher", dev_scores([args.teacher]))
+        for spec in args.student:
+            name, _, path = spec.partition("=")
+            extra_dev.setdefault(name, dev_scores([path]))
+        if not extra_dev:
+            parser.error("--scores-only needs --dev, --teacher or --student runs")
+        results: Dict[str, Any] = {"dev": compare_dev(extra_dev, args.reference, args.target)}
+        print(dev_table(results["dev"]))
+        if args.output:
+            Path(args.output).write_text(json.dumps(results, indent=2))
+        return results
     torch.set_num_threads(args.threads)
     import onnxruntime
 
@@ -208,7 +324,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                     time_onnx(sessions[name], args.task, feeds)
                 )
 
-    results: Dict[str, Any] = {"task_timed": args.task, "threads": args.threads, "models": {}}
+    results = {"task_timed": args.task, "threads": args.threads, "models": {}}
     for name, (model, _, scores) in models.items():
         row: Dict[str, Any] = {"parameters": parameter_count(model), "speed": {}}
         for backend in ("pytorch", "onnxruntime"):
@@ -228,7 +344,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         }
         if "average" in row["dev"] and "average" in teacher_row["dev"]:
             row["dev_kept"] = row["dev"]["average"] / teacher_row["dev"]["average"]
+    dev = {name: row["dev"] for name, row in results["models"].items() if row["dev"]}
+    dev.update(extra_dev)
     print(table(results))
+    if dev:
+        results["dev"] = compare_dev(dev, args.reference, args.target)
+        print()
+        print(dev_table(results["dev"]))
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=2))
     return results

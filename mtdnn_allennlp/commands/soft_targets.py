@@ -2,9 +2,12 @@
 
     allennlp soft-targets TEACHER.tar.gz[,TEACHER2.tar.gz...] TRAIN_PATHS --output-file F
     allennlp ensemble-soft-targets A.jsonl B.jsonl ... --output-file F
+    allennlp merge-soft-targets RTE.jsonl MRPC.jsonl ... --output-file F
 
 TRAIN_PATHS is what `allennlp evaluate` takes: a JSON {task: file} mapping, or one file for a
-single-task model. Several archives are an ensemble: their outputs are averaged.
+single-task model. Several archives are an ensemble: their outputs are averaged. Merging
+concatenates files of different examples (one per task, from per-task teachers) and refuses an
+example that two files cover.
 """
 
 import argparse
@@ -66,6 +69,20 @@ class EnsembleSoftTargets(Subcommand):
         return subparser
 
 
+@Subcommand.register("merge-soft-targets")
+class MergeSoftTargets(Subcommand):
+    def add_subparser(self, parser: argparse._SubParsersAction) -> argparse.ArgumentParser:
+        description = (
+            "Concatenate soft-target files of different examples (e.g. one per task, each from "
+            "that task's own teachers) into one file; an example in two files is an error."
+        )
+        subparser = parser.add_parser(self.name, description=description, help=description)
+        subparser.add_argument("soft_target_files", nargs="+")
+        subparser.add_argument("--output-file", required=True)
+        subparser.set_defaults(func=_merge)
+        return subparser
+
+
 def _soft_targets(args: argparse.Namespace) -> None:
     from pathlib import Path
 
@@ -114,3 +131,21 @@ def _ensemble(args: argparse.Namespace) -> None:
             record.pop("_line", None)
         teachers.append(records)
     write_records(average_records(teachers, args.soft_target_files), args.output_file)
+
+
+def _merge(args: argparse.Namespace) -> None:
+    from mtdnn_allennlp.distillation.soft_targets import merge_records, read_records, write_records
+
+    parts = [read_records(file) for file in args.soft_target_files]
+    merged = merge_records(parts, args.soft_target_files)
+    # `_line` is where a record was read, kept for merge_records' errors; not part of the format.
+    write_records(
+        {key: {k: v for k, v in record.items() if k != "_line"} for key, record in merged.items()},
+        args.output_file,
+    )
+    logger.info(
+        "merged soft targets of %d examples from %d file(s) into %s",
+        len(merged),
+        len(parts),
+        args.output_file,
+    )

@@ -158,6 +158,35 @@ def average_records(teachers: List[Dict[Key, Record]], names: List[str]) -> Dict
     return averaged
 
 
+def merge_records(parts: List[Dict[Key, Record]], names: List[str]) -> Dict[Key, Record]:
+    """Concatenates soft targets made by different teachers for different examples, e.g. one
+    file per task from that task's refined teachers, into one file for a multi-task student.
+
+    Nothing is averaged, so an example in two parts is an error (naming both files, the task,
+    the id and its line): two teachers for the same example are an ensemble, which
+    `average_records` makes.
+    """
+    if not parts:
+        raise ValueError("merging needs at least one soft-target file")
+    merged: Dict[Key, Record] = {}
+    owner: Dict[Key, str] = {}
+    for name, records in zip(names, parts, strict=True):
+        for key, record in records.items():
+            if key in merged:
+                raise DataError(
+                    f"example id '{key[1]}' has soft targets in both {owner[key]} and {name}.",
+                    file=name,
+                    line=record.get("_line"),
+                    task=key[0],
+                    field="id",
+                    fix="merge files of different tasks (or different examples); to average "
+                    "teachers of the same examples use `allennlp ensemble-soft-targets`",
+                )
+            merged[key] = record
+            owner[key] = name
+    return merged
+
+
 def _mean_vectors(vectors: List[List[float]]) -> List[float]:
     widths = {len(vector) for vector in vectors}
     if len(widths) != 1:

@@ -16,6 +16,7 @@ from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.nn import InitializerApplicator
 
+from mtdnn_allennlp.common.running_mean import RunningMean
 from mtdnn_allennlp.losses import IGNORE_INDEX
 from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names, squad_answers
 from mtdnn_allennlp.models.archive_init import ArchiveInitializer
@@ -162,6 +163,7 @@ class MultiTaskModel(Model):
             loss = self.losses[name](logits, label)
             if soft_target is not None:
                 kd_loss = self.kd_losses[name](logits, soft_target, soft_target_mask)
+                self._kd_loss_mean(name).add(kd_loss.item())
                 loss = self.hard_loss_weight * loss + self.soft_loss_weight * kd_loss
             loss = loss * definition.loss_weight
             output["loss"] = loss
@@ -180,6 +182,14 @@ class MultiTaskModel(Model):
         soft targets are given per position."""
         is_mlm = self.tasks[name].task_type == "masked_lm"
         return is_mlm and label is not None and soft_target is None and not adversarial
+
+    def _kd_loss_mean(self, name: str) -> RunningMean:
+        # Reported as `<task>_kd_loss` (training metrics only: validation has no soft targets),
+        # so a run shows that its soft targets reached the loss.
+        key = f"{name}_kd_loss"
+        if key not in self.training_monitors:
+            self.training_monitors[key] = RunningMean()
+        return self.training_monitors[key]  # type: ignore[return-value]
 
     def _encode(
         self,

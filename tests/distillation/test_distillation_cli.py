@@ -1,14 +1,19 @@
-"""End to end through the stock CLI: scripts/distill_pipeline.sh (two teachers, ensemble soft
-targets, BiLSTM student, ONNX export), the small-transformer student, and the exported
-predictor against `allennlp predict`."""
+"""End to end through the stock CLI: scripts/distill_pipeline.sh (two multi-task teachers, each
+refined on every task, per-task ensemble soft targets merged into one file, BiLSTM student, ONNX
+export; and with REFINE=0), the small-transformer student, and the exported predictor against
+`allennlp predict`."""
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pytest
 
+from mtdnn_allennlp.distillation.soft_targets import teacher_records
 from tests.conftest import ALLENNLP, FIXTURES, ROOT, cli_env, run_allennlp
+
+GLUE4 = ["rte", "mrpc", "stsb", "sst2"]
 
 pytestmark = pytest.mark.slow
 
@@ -19,16 +24,10 @@ INPUTS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pipeline")
-    env = cli_env(
-        MTDNN_SMOKE="1",
-        TEACHER_SEEDS="1 2",
-        STUDENT="bilstm",
-        ALLENNLP=str(ALLENNLP),
-        PYTHON=sys.executable,
-    )
+def _run_pipeline(out, check=True, **env):
+    settings = dict(MTDNN_SMOKE="1", TEACHER_SEEDS="1 2", STUDENT="bilstm")
+    settings.update(env)
+    env = cli_env(ALLENNLP=str(ALLENNLP), PYTHON=sys.executable, **settings)
     result = subprocess.run(
         ["bash", "scripts/distill_pipeline.sh", str(out)],
         cwd=ROOT,
@@ -37,8 +36,26 @@ def pipeline(tmp_path_factory):
         text=True,
         timeout=1500,
     )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    if check:
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipeline")
+    # REFINE left at its default: refinement on. Whole fixture files for one epoch, not smoke
+    # mode: a smoke run of one task is a single batch, taken at the warm-up's learning rate of
+    # 0, so a refined teacher would equal the multi-task one and the test could not tell them
+    # apart. Later runs reusing these teachers are smoke runs.
+    _run_pipeline(out, MTDNN_SMOKE="0", MTDNN_EPOCHS="1")
     return out
+
+
+def _reuse(pipeline, out, runs):
+    """A second pipeline run in `out` that reuses the first one's trained runs."""
+    for run in runs:
+        shutil.copytree(pipeline / run, out / run)
 
 
 def _records(path):
@@ -62,6 +79,75 @@ def test_pipeline_averages_the_two_teachers(pipeline):
             assert record["probabilities"] == pytest.approx(mean)
     # Different seeds give different teachers, so the average is not a copy of one of them.
     assert any(one[key] != two[key] for key in one)
+
+
+def test_pipeline_refines_every_teacher_on_every_task(pipeline):
+    for seed in (1, 2):
+        for task in GLUE4:
+            run = pipeline / f"refined_seed{seed}_{task}"
+            config = json.loads((run / "config.json").read_text())
+            assert [each["name"] for each in config["model"]["tasks"]] == [task]
+            init = config["model"]["init_from_archive"]
+            assert init["archive_file"] == str(pipeline / f"teacher_seed{seed}" / "model.tar.gz")
+            assert init["heads"] == [task] and init["encoder"] is True
+            assert config["random_seed"] == seed
+            assert json.loads((run / "metrics.json").read_text())["training_loss"] > 0
+
+
+def test_soft_targets_come_from_the_refined_teachers_and_are_merged_per_task(pipeline):
+    merged = _records(pipeline / "soft_targets.jsonl")
+    by_task = {
+        task: _records(pipeline / "soft_targets_by_task" / f"{task}.jsonl") for task in GLUE4
+    }
+    for task, records in by_task.items():
+        assert records and {each for each, _ in records} == {task}
+    assert merged == {
+        key: record for records in by_task.values() for key, record in records.items()
+    }
+    # Teacher 0's labels of RTE are the seed-1 teacher refined on RTE, not the multi-task one.
+    train = json.loads((pipeline / "teacher_seed1" / "config.json").read_text())["train_data_path"]
+    rte_path = {"rte": train["rte"]}
+    refined = teacher_records(str(pipeline / "refined_seed1_rte" / "model.tar.gz"), rte_path)
+    multitask = teacher_records(str(pipeline / "teacher_seed1" / "model.tar.gz"), rte_path)
+    teacher_0 = _records(pipeline / "soft_targets_per_teacher" / "teacher_0.jsonl")
+    for key, record in refined.items():
+        assert teacher_0[key]["probabilities"] == pytest.approx(record["probabilities"], abs=1e-6)
+    assert any(
+        record["probabilities"] != pytest.approx(multitask[key]["probabilities"], abs=1e-6)
+        for key, record in refined.items()
+    )
+
+
+def test_pipeline_labels_only_the_students_subset_task_by_task(pipeline, tmp_path):
+    # MTDNN_TRAIN_EXAMPLES: each task's refined teachers label the subset the student reads;
+    # the student's reader fails on any example without a soft target.
+    runs = [f"teacher_seed{s}" for s in (1, 2)]
+    runs += [f"refined_seed{s}_{task}" for s in (1, 2) for task in GLUE4]
+    _reuse(pipeline, tmp_path, runs)
+    result = _run_pipeline(tmp_path, MTDNN_TRAIN_EXAMPLES="3", MTDNN_SEED="7")
+    assert "refine teacher seed 2 on sst2: already trained, reused" in result.stdout
+    merged = _records(tmp_path / "soft_targets.jsonl")
+    assert sorted(task for task, _ in merged) == sorted(GLUE4 * 3)
+    assert json.loads((tmp_path / "student_bilstm" / "metrics.json").read_text())["training_loss"]
+
+
+def test_pipeline_without_refinement_labels_with_the_multitask_teachers(pipeline, tmp_path):
+    _reuse(pipeline, tmp_path, ["teacher_seed1", "teacher_seed2"])
+    result = _run_pipeline(tmp_path, REFINE="0")
+    assert "single-task refinement: skipped (REFINE=0)" in result.stdout
+    assert not list(tmp_path.glob("refined_*")) and not (tmp_path / "soft_targets_by_task").exists()
+    train = json.loads((pipeline / "teacher_seed1" / "config.json").read_text())["train_data_path"]
+    multitask = teacher_records(str(pipeline / "teacher_seed1" / "model.tar.gz"), train)
+    teacher_0 = _records(tmp_path / "soft_targets_per_teacher" / "teacher_0.jsonl")
+    assert set(teacher_0) == set(multitask)
+    for key, record in multitask.items():
+        if "score" in record:
+            assert teacher_0[key]["score"] == pytest.approx(record["score"], abs=1e-6)
+        else:
+            assert teacher_0[key]["probabilities"] == pytest.approx(record["probabilities"])
+    assert (tmp_path / "student_bilstm_onnx" / "model.onnx").is_file()
+    bad = _run_pipeline(tmp_path / "bad", check=False, REFINE="yes")
+    assert bad.returncode == 2 and "REFINE must be 0 or 1, not 'yes'" in bad.stderr
 
 
 def test_soft_targets_of_a_training_subset_are_what_a_subset_student_joins(pipeline, tmp_path):
@@ -187,3 +273,44 @@ def test_soft_targets_from_a_wrong_file_fail_loudly(tmp_path):
     )
     assert result.returncode != 0
     assert f"{soft}" in result.stderr and "example id '59'" in result.stderr
+
+
+def test_benchmark_reports_dev_scores_of_the_pipelines_archives(pipeline, tmp_path, monkeypatch):
+    from benchmarks import distillation as bench
+
+    monkeypatch.delenv("MTDNN_DATA", raising=False)  # dev inputs timed: the fixtures' RTE
+    refined = ",".join(str(pipeline / f"refined_seed1_{task}") for task in GLUE4)
+    results = bench.main(
+        [
+            "--quick",
+            "--repetitions",
+            "1",
+            "--teacher",
+            str(pipeline / "teacher_seed1" / "model.tar.gz"),
+            "--student",
+            f"bilstm={pipeline / 'student_bilstm' / 'model.tar.gz'}",
+            "--dev",
+            f"refined_teacher={refined}",
+            "--output",
+            str(tmp_path / "bench.json"),
+        ]
+    )
+    assert set(results["models"]) == {"teacher", "bilstm"}  # speed rows: the archives
+    assert results["models"]["bilstm"]["parameters"] > 0
+    dev = results["dev"]["models"]
+    student = json.loads((pipeline / "student_bilstm" / "metrics.json").read_text())
+    teacher = json.loads((pipeline / "teacher_seed1" / "metrics.json").read_text())
+
+    def glue4(metrics):
+        keys = [f"best_validation_{t}_{bench.MAIN_METRIC[t]}" for t in GLUE4]
+        return sum(metrics[key] for key in keys) / 4
+
+    assert dev["bilstm"]["glue4_average"] == pytest.approx(glue4(student))
+    assert dev["teacher"]["glue4_average"] == pytest.approx(glue4(teacher))
+    assert dev["bilstm"]["kept"] == pytest.approx(glue4(student) / glue4(teacher))
+    assert dev["bilstm"]["meets_target"] == (dev["bilstm"]["kept"] >= 0.97)
+    for task in GLUE4:
+        run = json.loads((pipeline / f"refined_seed1_{task}" / "metrics.json").read_text())
+        key = f"best_validation_{task}_{bench.MAIN_METRIC[task]}"
+        assert dev["refined_teacher"]["scores"][task] == run[key]
+    assert json.loads((tmp_path / "bench.json").read_text())["dev"] == results["dev"]

@@ -69,8 +69,11 @@ def test_model_loss_is_the_weighted_sum_of_hard_and_soft_losses():
         / 3
     )
     assert output["loss"].item() == pytest.approx(0.3 * hard + 0.7 * kd, rel=1e-4)
-    # Without soft targets the loss is the hard loss alone.
+    # The soft loss is reported with the metrics (as `<task>_kd_loss`), until a reset.
+    assert mtdnn.get_metrics(reset=True)["rte_kd_loss"] == pytest.approx(kd, rel=1e-4)
+    # Without soft targets the loss is the hard loss alone, and no soft loss is reported.
     assert mtdnn(**tensors)["loss"].item() == pytest.approx(hard, rel=1e-4)
+    assert "rte_kd_loss" not in mtdnn.get_metrics(reset=True)
 
 
 def test_mse_kd_loss_on_scores():
