@@ -7,6 +7,9 @@ LOCK := requirements/lock.txt
 STAMP := $(VENV)/.installed
 # torch is installed alone and pinned: an unpinned torch makes pip fetch a multi-GB CUDA build.
 TORCH := torch==2.13.0
+# Test processes: one per core of the 2-core CI machine; a test file stays on one worker so its
+# module fixtures (trained archives) are built once.
+TEST_WORKERS ?= 2
 DEMO_OUT ?= output/demo
 
 .PHONY: install demo test test-fast lint format lock clean
@@ -32,10 +35,10 @@ demo: install
 	$(BIN)/python scripts/demo.py --output $(DEMO_OUT)
 
 test: install
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: install
-	$(BIN)/python -m pytest tests -m "not slow"
+	$(BIN)/python -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
 # benchmarks/ joins once it holds scripts; wildcard keeps lint from failing on a missing dir.
 LINT_PATHS := $(wildcard mtdnn_allennlp tests scripts benchmarks) setup.py

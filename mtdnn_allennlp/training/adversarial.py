@@ -25,6 +25,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.training.callbacks.callback import TrainerCallback
 
+from mtdnn_allennlp.common.running_mean import RunningMean
 from mtdnn_allennlp.losses import TaskLoss
 
 logger = logging.getLogger(__name__)
@@ -150,22 +151,16 @@ def _summed_over_workers(values: List[float]) -> List[float]:
     return tensor.tolist()
 
 
-class RunningMean:
-    """A mean over the batches since the last reset, over every distributed worker's batches;
-    None before the first value.
+class WorkerMean(RunningMean):
+    """A running mean over every distributed worker's batches since the last reset; None before
+    the first value.
 
     In distributed training each call sums (total, count) over the workers unconditionally,
     also when this worker has no value (e.g. it skipped every adversarial term so far): a
     collective call made only by the workers that have a value would leave the others waiting.
+    The callback creates its monitors on every worker at the start, so all workers make the
+    same calls.
     """
-
-    def __init__(self) -> None:
-        self.total = 0.0
-        self.count = 0
-
-    def add(self, value: float) -> None:
-        self.total += value
-        self.count += 1
 
     def __call__(self, reset: bool = False) -> Optional[float]:
         total, count = _summed_over_workers([self.total, float(self.count)])
@@ -266,12 +261,12 @@ class AdversarialTrainingCallback(TrainerCallback):
         self._pending_teacher_state: Optional[Dict[str, torch.Tensor]] = None
         self._batches_in_group = 0
         self.monitors = {
-            "adv_clean_loss": RunningMean(),
-            "adv_loss": RunningMean(),
-            "adv_noise_norm": RunningMean(),
+            "adv_clean_loss": WorkerMean(),
+            "adv_loss": WorkerMean(),
+            "adv_noise_norm": WorkerMean(),
         }
         if bregman_mu > 0:
-            self.monitors["adv_bregman_loss"] = RunningMean()
+            self.monitors["adv_bregman_loss"] = WorkerMean()
 
     # --- set-up ---------------------------------------------------------------------------
 
