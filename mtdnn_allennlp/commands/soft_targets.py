@@ -62,11 +62,7 @@ class EnsembleSoftTargets(Subcommand):
             "Average soft-target files of several teachers (made by `soft-targets`): "
             "probabilities and scores, example by example."
         )
-        subparser = parser.add_parser(self.name, description=description, help=description)
-        subparser.add_argument("soft_target_files", nargs="+")
-        subparser.add_argument("--output-file", required=True)
-        subparser.set_defaults(func=_ensemble)
-        return subparser
+        return _files_into_one(parser, self.name, description, _ensemble)
 
 
 @Subcommand.register("merge-soft-targets")
@@ -76,11 +72,18 @@ class MergeSoftTargets(Subcommand):
             "Concatenate soft-target files of different examples (e.g. one per task, each from "
             "that task's own teachers) into one file; an example in two files is an error."
         )
-        subparser = parser.add_parser(self.name, description=description, help=description)
-        subparser.add_argument("soft_target_files", nargs="+")
-        subparser.add_argument("--output-file", required=True)
-        subparser.set_defaults(func=_merge)
-        return subparser
+        return _files_into_one(parser, self.name, description, _merge)
+
+
+def _files_into_one(
+    parser: argparse._SubParsersAction, name: str, description: str, func
+) -> argparse.ArgumentParser:
+    """A subcommand that reads several soft-target files and writes one."""
+    subparser = parser.add_parser(name, description=description, help=description)
+    subparser.add_argument("soft_target_files", nargs="+")
+    subparser.add_argument("--output-file", required=True)
+    subparser.set_defaults(func=func)
+    return subparser
 
 
 def _soft_targets(args: argparse.Namespace) -> None:
