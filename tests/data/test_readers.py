@@ -616,3 +616,22 @@ def test_sample_size_larger_than_the_file_reads_everything():
 def test_sample_size_below_one_is_a_configuration_error():
     with pytest.raises(ConfigurationError, match="sample_size"):
         make_reader("rte", sample_size=0)
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_multiprocess_loading_reads_every_example_exactly_once(tmp_path, cached):
+    # allennlp's MultiProcessDataLoader gives each worker process a copy of the reader; the
+    # readers shard the examples between the workers themselves.
+    from allennlp.data import Vocabulary
+    from allennlp.data.data_loaders import MultiProcessDataLoader
+
+    path = str(DATA / "glue" / "RTE" / "train.tsv")
+    settings = {"cache_directory": str(tmp_path)} if cached else {}
+    alone = [i["metadata"]["id"] for i in make_reader("rte", **settings).read(path)]
+    loader = MultiProcessDataLoader(
+        make_reader("rte", **settings), path, batch_size=4, num_workers=2, max_instances_in_memory=8
+    )
+    loader.index_with(Vocabulary())
+    ids = [each for batch in loader for each in (m["id"] for m in batch["metadata"])]
+    assert len(alone) > 8
+    assert sorted(ids) == sorted(alone)
