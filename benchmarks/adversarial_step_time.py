@@ -37,6 +37,7 @@ from allennlp.common.util import import_module_and_submodules  # noqa: E402
 from allennlp.data import DataLoader, DatasetReader, Vocabulary  # noqa: E402
 from allennlp.models import Model  # noqa: E402
 
+from mtdnn_allennlp.compat.adamw import fused_kwargs  # noqa: E402
 from mtdnn_allennlp.training.adversarial import (  # noqa: E402
     AdversarialTrainingCallback,
     initial_noise,
@@ -74,7 +75,9 @@ def build(args):
 
 
 def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
-    optimizer = torch.optim.AdamW(model.parameters(), lr=0.0)
+    parameters = list(model.parameters())
+    # The package's optimizer: torch's fused AdamW kernel, as `huggingface_adamw` picks it.
+    optimizer = torch.optim.AdamW(parameters, lr=0.0, **fused_kwargs(parameters))
     trainer = SimpleNamespace(
         model=model,
         _num_gradient_accumulation_steps=1,
