@@ -19,7 +19,6 @@ The pair of a choice:
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 from allennlp.data import Instance
-from allennlp.data.fields import Field, LabelField, ListField, MetadataField
 
 from mtdnn_allennlp.common.errors import DataError
 
@@ -57,16 +56,8 @@ def choice_instance(
         fields_per_choice.append(reader._text_field(encoded))
     reader.truncated += truncated  # counted once per example, like the other data formats
     metadata.update(context=context, question=question, choices=choices)
-    fields: Dict[str, Field] = {"tokens": ListField(fields_per_choice)}
-    if label is not None:
-        index = choice_index(label, choices)
-        metadata["label"] = index
-        fields["label"] = LabelField(
-            index, label_namespace=f"{reader.task.name}_labels", skip_indexing=True
-        )
-    fields["task"] = MetadataField(reader.task.name)
-    fields["metadata"] = MetadataField(metadata)
-    return Instance(fields)
+    index = None if label is None else choice_index(label, choices)
+    return reader._candidates_instance(fields_per_choice, metadata, index)
 
 
 def _optional_text(text: Any, name: str) -> Optional[str]:

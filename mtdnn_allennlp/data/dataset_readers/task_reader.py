@@ -394,9 +394,16 @@ class TaskReader(DatasetReader):
             self.truncated += encoded.truncated
             pairs.append(self._text_field(encoded))
         metadata.update(premise=premise, hypotheses=hypotheses)
+        index = None if label is None else self._candidate_index(label, len(hypotheses))
+        return self._candidates_instance(pairs, metadata, index)
+
+    def _candidates_instance(
+        self, pairs: List[TextField], metadata: Dict[str, Any], index: Optional[int]
+    ) -> Instance:
+        """An example with several (text, candidate) pairs, ranking's and multiple choice's:
+        `tokens` pads to (batch, candidates, pieces); `label` is the right candidate's index."""
         fields: Dict[str, Field] = {"tokens": ListField(pairs)}
-        if label is not None:
-            index = self._candidate_index(label, len(hypotheses))
+        if index is not None:
             metadata["label"] = index
             fields["label"] = LabelField(
                 index, label_namespace=f"{self.task.name}_labels", skip_indexing=True
