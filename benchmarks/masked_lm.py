@@ -24,6 +24,7 @@ import torch  # noqa: E402
 from allennlp.common.util import import_module_and_submodules  # noqa: E402
 from allennlp.data import Vocabulary  # noqa: E402
 
+from benchmarks.bare import tokenize_batch  # noqa: E402
 from benchmarks.workloads import ENCODER  # noqa: E402
 from mtdnn_allennlp.data.tokenization import load_tokenizer  # noqa: E402
 from mtdnn_allennlp.models.multitask_model import MultiTaskModel  # noqa: E402
@@ -40,15 +41,11 @@ def rte_batches(count: int, size: int = 16, max_length: int = 128):
     tokenizer = load_tokenizer(ENCODER)
     batches = []
     for start in range(0, count * size, size):
-        chunk = rows[start : start + size]
-        encoded = tokenizer(
-            [row["sentence1"] for row in chunk],
-            [row["sentence2"] for row in chunk],
-            truncation="longest_first",
-            max_length=max_length,
-            padding=True,
-            return_tensors="pt",
-        )
+        chunk = [
+            {"premise": row["sentence1"], "hypothesis": row["sentence2"]}
+            for row in rows[start : start + size]
+        ]
+        encoded = tokenize_batch(tokenizer, chunk, max_length)
         batches.append(
             {
                 "tokens": {
