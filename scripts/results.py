@@ -182,6 +182,13 @@ GROUPS: Dict[str, Dict] = {
             Row(
                 "stsb-adv", "adversarial/stsb.jsonnet", [("stsb", "pearson"), ("stsb", "spearman")]
             ),
+            Row(
+                "rte+snli plain",
+                "glue/rte_snli.jsonnet",
+                [("rte", "accuracy")],
+                runs_of="mtl",
+            ),
+            Row("rte+snli-adv", "adversarial/rte_snli.jsonnet", [("rte", "accuracy")]),
             Row("glue4-mtl plain", "adversarial/glue4_plain.jsonnet", ADV_MTL_REPORT),
             Row("glue4-mtl-adv", "adversarial/mtdnn.jsonnet", ADV_MTL_REPORT),
             Row(
