@@ -103,6 +103,20 @@ class KLDivergenceLoss(TaskLoss):
         return _masked_mean(per_position, mask) * t * t
 
 
+@TaskLoss.register("span_kl_divergence")
+class SpanKLDivergenceLoss(KLDivergenceLoss):
+    """Extractive QA's kd_loss: `kl_divergence` (with its temperature) between the start
+    distributions, softmax over positions, and between the end distributions, averaged.
+
+    `input` and `target` are `(batch, pieces, 2)` start and end logits. Positions the target
+    leaves out carry a masked score (so the target gives them no probability), and so do the
+    positions the student's head masks.
+    """
+
+    def forward(self, input, target, mask=None):
+        return super().forward(input.transpose(1, 2), target.transpose(1, 2))
+
+
 @TaskLoss.register("symmetric_kl")
 class SymmetricKLLoss(TaskLoss):
     """KL both ways, SMART's default adversarial divergence."""

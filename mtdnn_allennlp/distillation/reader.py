@@ -13,9 +13,11 @@ from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
 from mtdnn_allennlp.distillation.soft_targets import (
     Key,
     Record,
+    check_distillable,
     check_record,
     example_key,
     read_records,
+    target_padding,
     target_tensor,
 )
 from mtdnn_allennlp.tasks import TaskDefinition
@@ -24,7 +26,8 @@ from mtdnn_allennlp.tasks import TaskDefinition
 @DatasetReader.register("mtdnn_distillation")
 class DistillationReader(MultiTaskReader):
     """`mtdnn_multitask` plus soft targets: every instance gets a `soft_target` field (and a
-    `soft_target_mask` for tagging), which the model's kd_loss compares with its outputs.
+    `soft_target_mask` for tagging), which the model's kd_loss compares with its outputs. Masked
+    LM has no soft targets; a task of that type is refused when the reader is built.
 
     The join is strict. An example without soft targets is an error, and so is a soft target
     whose example was not read, when a whole file is read (not with `max_instances_per_task` or
@@ -49,6 +52,8 @@ class DistillationReader(MultiTaskReader):
         **kwargs: Any,
     ) -> None:
         super().__init__(tasks, **kwargs)
+        for task in tasks:
+            check_distillable(task)
         files = (
             {name: soft_targets for name in self.tasks}
             if isinstance(soft_targets, str)
@@ -116,11 +121,12 @@ class DistillationReader(MultiTaskReader):
                 )
             check_record(definition, record, soft_file)
             seen.add(key)
+            # Word pieces, or candidates for ranking (a list of texts).
             length = len(instance["tokens"])  # type: ignore[arg-type]
-            target, mask = target_tensor(
-                definition, record, metadata.get("word_starts"), length, soft_file
+            target, mask = target_tensor(definition, record, metadata, length, soft_file)
+            instance.add_field(
+                "soft_target", TensorField(target, padding_value=target_padding(definition))
             )
-            instance.add_field("soft_target", TensorField(target))
             if mask is not None:
                 instance.add_field(
                     "soft_target_mask", TensorField(mask, padding_value=False, dtype=torch.bool)

@@ -8,7 +8,18 @@ A soft-target file is JSON lines, one example per line:
 - sequence labelling: ``{"task": "conll2003", "id": "12", "probabilities": [[...], null, ...]}``,
   one distribution per word, read at the word's first word piece (``null`` for a word that
   truncation left without a piece). Per word rather than per piece, so that teachers and students
-  with different tokenizers can share a file.
+  with different tokenizers can share a file;
+- ranking and multiple choice: ``{"task": "qnli_ranking", "id": "3", "probabilities": [...]}``,
+  the softmax across the example's candidates, in their order (as many as the example has);
+- extractive QA: ``{"task": "squad_v1", "id": "q7", "start": [...], "end": [...],
+  "no_answer": [p_start, p_end]}``: per whitespace-separated word of the context, the probability
+  that the answer starts (ends) in that word, summed over the word's pieces and averaged over the
+  teacher's windows that hold the word (``null`` for a word no window holds), and the
+  probabilities of the no-answer position ([CLS]), averaged over windows. Per word for the same
+  reason as tagging: windows and pieces depend on the tokenizer.
+
+Masked LM has no soft targets: its inputs and targets are drawn anew for every batch, so there
+is no fixed example for a teacher's output to be kept for.
 
 An ensemble of teachers averages, per example, the probabilities (element-wise, per word for
 tagging) or the scores. The student reads ``log(probabilities)`` as its target logits, so a
@@ -16,14 +27,18 @@ tagging) or the scores. The student reads ``log(probabilities)`` as its target l
 ``softmax(log(p) / T)``, which for one teacher is exactly ``softmax(teacher_logits / T)``.
 """
 
+import bisect
 import json
 import math
+import re
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
+from allennlp.common.checks import ConfigurationError
 
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.losses import MASKED_SCORE
 from mtdnn_allennlp.tasks import TaskDefinition
 
 # Probabilities are clamped to this before the log, so that a class a teacher rules out entirely
@@ -32,6 +47,33 @@ MIN_PROBABILITY = 1e-12
 
 Key = Tuple[str, str]  # (task, example id)
 Record = Dict[str, Any]
+
+# The task types whose teachers' outputs can be kept per example.
+SOFT_TARGET_TYPES = (
+    "classification",
+    "regression",
+    "sequence_labeling",
+    "ranking",
+    "span_extraction",
+)
+# Task types whose targets are distributions over a variable number of positions (candidates,
+# word pieces): padding must get no probability, so it is padded with a masked score, not 0.
+_PADDED_WITH_MASKED_SCORE = ("ranking", "span_extraction")
+
+
+def check_distillable(task: TaskDefinition) -> None:
+    """Refuses, at config time, a task whose type has no soft-target form."""
+    if task.task_type not in SOFT_TARGET_TYPES:
+        raise ConfigurationError(
+            f"task '{task.name}' is of type '{task.task_type}', which has no soft targets "
+            f"(types that have: {', '.join(SOFT_TARGET_TYPES)}). Masked LM draws its inputs and "
+            "targets anew for every batch; train it without soft targets, in another stage."
+        )
+
+
+def target_padding(task: TaskDefinition) -> float:
+    """The value a batch pads a task's soft targets with."""
+    return MASKED_SCORE if task.task_type in _PADDED_WITH_MASKED_SCORE else 0.0
 
 
 def example_key(task: str, example_id: Any) -> Key:
@@ -42,10 +84,55 @@ def example_key(task: str, example_id: Any) -> Key:
 # --- teacher outputs -----------------------------------------------------------------------
 
 
+def context_words(context: str) -> List[Tuple[int, int]]:
+    """The (start, end) characters of the context's whitespace-separated words, SQuAD's own
+    word split: the unit extractive-QA soft targets are kept in."""
+    return [match.span() for match in re.finditer(r"\S+", context)]
+
+
+def piece_words(offsets: List[Optional[Tuple[int, int]]], context: str) -> List[Optional[int]]:
+    """For each word piece of a window, the index of the context word it lies in (None for the
+    question, special pieces and padding)."""
+    words = context_words(context)
+    starts = [start for start, _ in words]
+    result: List[Optional[int]] = []
+    for span in offsets:
+        index = None
+        if span is not None and span[1] > span[0]:
+            candidate = bisect.bisect_right(starts, span[0]) - 1
+            if candidate >= 0 and span[0] < words[candidate][1]:
+                index = candidate
+        result.append(index)
+    return result
+
+
+def _window_record(logits: torch.Tensor, meta: Dict[str, Any]) -> Record:
+    """One window's start and end probabilities per context word (summed over the word's
+    pieces; null for words outside the window) and at the no-answer position."""
+    probabilities = logits.softmax(0)  # (pieces, 2): over the positions, start and end apart
+    n_words = len(context_words(meta["context"]))
+    start: List[Optional[float]] = [None] * n_words
+    end: List[Optional[float]] = [None] * n_words
+    words = piece_words(meta["offsets"], meta["context"])
+    for position, word in enumerate(words):
+        if word is not None:
+            start[word] = (start[word] or 0.0) + float(probabilities[position, 0])
+            end[word] = (end[word] or 0.0) + float(probabilities[position, 1])
+    return {"start": start, "end": end, "no_answer": probabilities[0].tolist()}
+
+
 def records_from_logits(
-    task: TaskDefinition, logits: torch.Tensor, metadata: List[Dict[str, Any]]
+    task: TaskDefinition,
+    logits: torch.Tensor,
+    metadata: List[Dict[str, Any]],
+    candidates: Optional[torch.Tensor] = None,
 ) -> List[Record]:
-    """One record per example of a batch of one task, from the model's raw outputs."""
+    """One record per instance of a batch of one task, from the model's raw outputs.
+
+    For ranking, `candidates` `(batch, candidates)` marks each example's real candidates (a
+    batch pads to its longest example). For extractive QA an instance is one window of a
+    context: `teacher_records` averages the windows of one question with `average_span_records`.
+    """
     logits = logits.detach().float().cpu()
     records: List[Record] = []
     for row, meta in enumerate(metadata):
@@ -60,6 +147,11 @@ def records_from_logits(
                 probabilities[start].tolist() if start >= 0 else None
                 for start in meta["word_starts"]
             ]
+        elif task.task_type == "ranking":
+            present = logits[row] if candidates is None else logits[row][candidates[row].bool()]
+            record["probabilities"] = present.softmax(-1).tolist()
+        elif task.task_type == "span_extraction":
+            record.update(_window_record(logits[row], meta))
         else:  # a task type added to TASK_TYPES without a soft-target form
             raise DataError(
                 f"no soft-target form for task type '{task.task_type}'.", task=task.name
@@ -98,7 +190,9 @@ def teacher_records(
     records: Dict[Key, Record] = {}
     for task_name, path in reader.task_paths(data_path).items():
         task = model.tasks[task_name]
+        check_distillable(task)
         instances = list(reader.read_task(task_name, path))
+        windows: Dict[Key, List[Record]] = {}  # extractive QA: the windows of each question
         for start in range(0, len(instances), batch_size):
             chunk = instances[start : start + batch_size]
             batch = Batch(chunk)
@@ -107,8 +201,16 @@ def teacher_records(
             tensors.pop("label", None)
             with torch.no_grad():
                 output = model(**tensors)
-            for record in records_from_logits(task, output["logits"], tensors["metadata"]):
+            candidates = None
+            if task.task_type == "ranking":
+                candidates = tensors["tokens"]["tokens"]["mask"].bool().any(-1)
+            for record in records_from_logits(
+                task, output["logits"], tensors["metadata"], candidates
+            ):
                 key = example_key(task_name, record["id"])
+                if task.task_type == "span_extraction":
+                    windows.setdefault(key, []).append(record)
+                    continue
                 if key in records:
                     raise DataError(
                         f"two examples have the id '{key[1]}'.",
@@ -119,6 +221,8 @@ def teacher_records(
                         "(or drop the id column, so that line numbers are used)",
                     )
                 records[key] = record
+        for key, parts in windows.items():
+            records[key] = average_span_records(parts)
     return records
 
 
@@ -150,6 +254,8 @@ def average_records(teachers: List[Dict[Key, Record]], names: List[str]) -> Dict
         merged: Record = {"task": record["task"], "id": record["id"]}
         if "score" in record:
             merged["score"] = sum(row["score"] for row in rows) / len(rows)
+        elif "start" in record:
+            merged = average_span_records(rows)
         elif record["probabilities"] and isinstance(record["probabilities"][0], (list, type(None))):
             merged["probabilities"] = _average_per_word([row["probabilities"] for row in rows])
         else:
@@ -194,17 +300,35 @@ def _mean_vectors(vectors: List[List[float]]) -> List[float]:
     return [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
 
 
-def _average_per_word(sequences: List[List[Optional[List[float]]]]) -> List[Optional[List[float]]]:
+def _average_per_word(sequences: List[List[Any]]) -> List[Any]:
+    """Per word, the mean of the values (distributions, or numbers) that are not null."""
     lengths = {len(sequence) for sequence in sequences}
     if len(lengths) != 1:
         raise DataError(f"teachers disagree on the number of words: {sorted(lengths)}.")
-    averaged: List[Optional[List[float]]] = []
+    averaged: List[Any] = []
     for per_teacher in zip(*sequences, strict=True):
-        # A teacher whose tokenizer truncated a word has no distribution for it; the others'
-        # are averaged. A word no teacher reached stays null.
+        # A teacher whose tokenizer truncated a word (a window that does not hold it) has no
+        # value for it; the others' are averaged. A word none reached stays null.
         present = [each for each in per_teacher if each is not None]
-        averaged.append(_mean_vectors(present) if present else None)
+        if not present:
+            averaged.append(None)
+        elif isinstance(present[0], list):
+            averaged.append(_mean_vectors(present))
+        else:
+            averaged.append(sum(present) / len(present))
     return averaged
+
+
+def average_span_records(parts: List[Record]) -> Record:
+    """Extractive QA: the per-word mean of several windows' (or teachers') start and end
+    probabilities, and the mean no-answer probabilities."""
+    return {
+        "task": parts[0]["task"],
+        "id": parts[0]["id"],
+        "start": _average_per_word([part["start"] for part in parts]),
+        "end": _average_per_word([part["end"] for part in parts]),
+        "no_answer": _mean_vectors([part["no_answer"] for part in parts]),
+    }
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -276,12 +400,46 @@ def check_record(task: TaskDefinition, record: Record, file: str) -> None:
             fix=fix,
         )
 
+    def check_probabilities(values: Iterable[Any], field: str) -> None:
+        for value in values:
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                fail(
+                    f"probability {value!r} is not a finite non-negative number.",
+                    field,
+                    "remake the soft targets; a teacher produced NaN or infinite outputs",
+                )
+
     if task.task_type == "regression":
         score = record.get("score")
         if not isinstance(score, (int, float)) or isinstance(score, bool):
             fail(f"score is {score!r}, not a number.", "score", "give the teacher's score")
         if not math.isfinite(score):
             fail(f"score is {score}.", "score", "remake the soft targets; a teacher diverged")
+        return
+    if task.task_type == "span_extraction":
+        for field in ("start", "end"):
+            if not isinstance(record.get(field), list):
+                fail(
+                    f"no {field} list (got {record.get(field)!r}).",
+                    field,
+                    "an extractive-QA soft target holds start and end probabilities per word "
+                    "of the context",
+                )
+            check_probabilities([value for value in record[field] if value is not None], field)
+        if len(record["start"]) != len(record["end"]):
+            fail(
+                f"{len(record['start'])} start but {len(record['end'])} end probabilities.",
+                "end",
+                "remake the soft targets: start and end have one value per context word",
+            )
+        no_answer = record.get("no_answer")
+        if not isinstance(no_answer, list) or len(no_answer) != 2:
+            fail(
+                f"no_answer is {no_answer!r}, not [start, end] probabilities.",
+                "no_answer",
+                "give the no-answer position's start and end probabilities",
+            )
+        check_probabilities(no_answer, "no_answer")
         return
     probabilities = record.get("probabilities")
     if not isinstance(probabilities, list):
@@ -290,6 +448,9 @@ def check_record(task: TaskDefinition, record: Record, file: str) -> None:
             "probabilities",
             f"a {task.task_type} task needs one probability per class",
         )
+    if task.task_type == "ranking":  # as many as the example has candidates: see target_tensor
+        check_probabilities(probabilities, "probabilities")
+        return
     rows: Iterable[Any] = [probabilities]
     if task.task_type == "sequence_labeling":
         rows = [row for row in probabilities if row is not None]
@@ -302,36 +463,45 @@ def check_record(task: TaskDefinition, record: Record, file: str) -> None:
                 "probabilities",
                 "make the soft targets with a teacher trained on this task's label set",
             )
-        for value in row:
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                fail(
-                    f"probability {value!r} is not a finite non-negative number.",
-                    "probabilities",
-                    "remake the soft targets; a teacher produced NaN or infinite outputs",
-                )
+        check_probabilities(row, "probabilities")
+
+
+def _log(probabilities: Any) -> torch.Tensor:
+    return torch.tensor(probabilities, dtype=torch.float32).clamp(min=MIN_PROBABILITY).log()
 
 
 def target_tensor(
-    task: TaskDefinition, record: Record, word_starts: Optional[List[int]], length: int, file: str
+    task: TaskDefinition, record: Record, metadata: Mapping[str, Any], length: int, file: str
 ) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """The student's target for one example: (target logits or score, per-piece mask or None)."""
-    if task.task_type == "regression":
-        return torch.tensor(float(record["score"]), dtype=torch.float32), None
-    if task.task_type == "classification":
-        probabilities = torch.tensor(record["probabilities"], dtype=torch.float32)
-        return probabilities.clamp(min=MIN_PROBABILITY).log(), None
-    per_word = record["probabilities"]
-    starts = word_starts or []
-    if len(per_word) != len(starts):
-        raise DataError(
-            f"example id '{record['id']}': {len(per_word)} word distributions for "
-            f"{len(starts)} words.",
+    """The student's target for one instance: (target logits or score, per-piece mask or None).
+
+    `length` is the instance's number of word pieces, or of candidates for ranking.
+    """
+
+    def mismatch(found: int, expected: int, unit: str, field: str) -> DataError:
+        return DataError(
+            f"example id '{record['id']}': {found} {field} values for {expected} {unit}.",
             file=file,
             line=record.get("_line"),
             task=task.name,
-            field="probabilities",
+            field=field,
             fix="make the soft targets from the same data file the student reads",
         )
+
+    if task.task_type == "regression":
+        return torch.tensor(float(record["score"]), dtype=torch.float32), None
+    if task.task_type == "classification":
+        return _log(record["probabilities"]), None
+    if task.task_type == "ranking":
+        if len(record["probabilities"]) != length:
+            raise mismatch(len(record["probabilities"]), length, "candidates", "probabilities")
+        return _log(record["probabilities"]), None
+    if task.task_type == "span_extraction":
+        return _span_target(record, metadata, length, mismatch), None
+    per_word = record["probabilities"]
+    starts = metadata.get("word_starts") or []
+    if len(per_word) != len(starts):
+        raise mismatch(len(per_word), len(starts), "words", "probabilities")
     target = torch.zeros(length, task.n_class)
     mask = torch.zeros(length, dtype=torch.bool)
     for start, row in zip(starts, per_word, strict=True):
@@ -339,3 +509,33 @@ def target_tensor(
             target[start] = torch.tensor(row).clamp(min=MIN_PROBABILITY).log()
             mask[start] = True
     return target, mask
+
+
+def _span_target(
+    record: Record,
+    metadata: Mapping[str, Any],
+    length: int,
+    mismatch: Callable[[int, int, str, str], DataError],
+) -> torch.Tensor:
+    """A window's `(pieces, 2)` target start and end logits: the log-probability of each word
+    of the window at its first piece (start) and at its last piece (end), of no answer at [CLS],
+    and a masked score elsewhere. The loss's softmax over the window renormalises them, so the
+    student learns the teacher's distribution restricted to the words this window holds."""
+    n_words = len(context_words(metadata["context"]))
+    if len(record["start"]) != n_words:
+        raise mismatch(len(record["start"]), n_words, "context words", "start")
+    target = torch.full((length, 2), MASKED_SCORE)
+    target[0] = _log(record["no_answer"])
+    first: Dict[int, int] = {}
+    last: Dict[int, int] = {}
+    for position, word in enumerate(piece_words(metadata["offsets"], metadata["context"])):
+        if word is not None:
+            first.setdefault(word, position)
+            last[word] = position
+    for word, position in first.items():
+        if record["start"][word] is not None:
+            target[position, 0] = _log(record["start"][word])
+    for word, position in last.items():
+        if record["end"][word] is not None:
+            target[position, 1] = _log(record["end"][word])
+    return target

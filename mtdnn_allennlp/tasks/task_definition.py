@@ -79,7 +79,7 @@ TASK_TYPES: Dict[str, TaskType] = {
     # Extractive QA (SQuAD v1.1/v2.0): a start and an end logit per word piece.
     "span_extraction": TaskType(
         loss="span_cross_entropy",
-        kd_loss="kl_divergence",
+        kd_loss="span_kl_divergence",
         # Start and end are distributions over positions, not per-position classes.
         adv_loss="span_symmetric_kl",
         head="span_extraction",

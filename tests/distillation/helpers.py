@@ -22,6 +22,8 @@ TRAIN = {
     "rte": DATA / "glue/RTE/train.tsv",
     "stsb": DATA / "glue/STS-B/train.tsv",
     "conll2003": DATA / "ner/CoNLL2003/train.txt",
+    "qnli_ranking": DATA / "glue/QNLI/dev.tsv",
+    "squad_v1": DATA / "squad/train-v1.1.json",
 }
 
 

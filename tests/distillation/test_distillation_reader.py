@@ -9,15 +9,20 @@ from allennlp.common.checks import ConfigurationError
 
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.distillation.reader import DistillationReader
-from mtdnn_allennlp.distillation.soft_targets import records_from_logits, write_records
+from mtdnn_allennlp.distillation.soft_targets import (
+    average_span_records,
+    records_from_logits,
+    write_records,
+)
+from mtdnn_allennlp.losses import MASKED_SCORE
 from tests.distillation.helpers import TINY_BERT, TRAIN, reader, task
 
 
-def _teacher_file(tmp_path: Path, names, drop=None, add=None, n_class=None) -> Path:
+def _teacher_file(tmp_path: Path, names, drop=None, add=None, n_class=None, **kwargs) -> Path:
     """Soft targets from random logits for every example the plain reader reads."""
     torch.manual_seed(0)
     records = {}
-    plain = reader(names)
+    plain = reader(names, **kwargs)
     for name in names:
         definition = task(name)
         for instance in plain.read_task(name, TRAIN[name]):
@@ -27,10 +32,17 @@ def _teacher_file(tmp_path: Path, names, drop=None, add=None, n_class=None) -> P
                 logits = torch.randn(1, len(instance["tokens"]), width)
             elif definition.task_type == "regression":
                 logits = torch.randn(1)
+            elif definition.task_type in ("ranking", "span_extraction"):
+                # Candidates, or word pieces with a start and an end logit each.
+                shape = (1, len(instance["tokens"])) + ((2,) if "answer_mask" in instance else ())
+                logits = torch.randn(shape)
             else:
                 logits = torch.randn(1, width)
             [record] = records_from_logits(definition, logits, [meta])
-            records[(name, record["id"])] = record
+            key = (name, record["id"])
+            if definition.task_type == "span_extraction" and key in records:  # another window
+                record = average_span_records([records[key], record])
+            records[key] = record
     if drop is not None:
         del records[drop]
     if add is not None:
@@ -112,3 +124,37 @@ def test_soft_targets_for_unknown_tasks_are_configuration_errors(tmp_path):
     soft = _teacher_file(tmp_path, ["rte", "stsb"])
     with pytest.raises(DataError, match="soft targets for tasks \\['stsb'\\]"):
         list(_student_reader(["rte"], soft).read_task("rte", TRAIN["rte"]))
+
+
+def test_ranking_and_span_instances_get_targets_shaped_like_their_outputs(tmp_path):
+    names = ["qnli_ranking", "squad_v1"]
+    soft = _teacher_file(tmp_path, names, max_length=384)  # SQuAD's window
+    expected = {
+        (row["task"], row["id"]): row for row in map(json.loads, soft.read_text().splitlines())
+    }
+    student = _student_reader(names, soft, max_length=384)
+    ranking = list(student.read_task("qnli_ranking", TRAIN["qnli_ranking"]))
+    assert ranking
+    for instance in ranking:
+        record = expected[("qnli_ranking", str(instance["metadata"].metadata["id"]))]
+        target = instance["soft_target"].tensor
+        assert target.shape == (len(instance["tokens"]),)
+        assert target.exp().tolist() == pytest.approx(record["probabilities"], rel=1e-5)
+        # Padded to a longer example's candidates, the target gives padding no probability.
+        assert instance["soft_target"].padding_value == MASKED_SCORE
+    windows = list(student.read_task("squad_v1", TRAIN["squad_v1"]))
+    assert windows
+    for instance in windows:
+        record = expected[("squad_v1", str(instance["metadata"].metadata["id"]))]
+        target = instance["soft_target"].tensor
+        assert target.shape == (len(instance["tokens"]), 2)
+        assert target[0].exp().tolist() == pytest.approx(record["no_answer"], rel=1e-5)
+        kept = target[:, 0] > MASKED_SCORE / 2
+        allowed = instance["answer_mask"].tensor
+        assert bool((allowed | ~kept).all())  # targets only where an answer may start
+        assert int(kept.sum()) > 1
+
+
+def test_masked_lm_has_no_soft_targets_and_is_refused_when_the_reader_is_built():
+    with pytest.raises(ConfigurationError, match="task 'mlm' is of type 'masked_lm'.*no soft"):
+        DistillationReader([task("mlm")], soft_targets="soft.jsonl", encoder=TINY_BERT)

@@ -9,13 +9,19 @@ from allennlp.data import Batch
 
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.distillation.soft_targets import (
+    MIN_PROBABILITY,
     average_records,
     check_record,
     read_records,
     records_from_logits,
     target_tensor,
 )
-from mtdnn_allennlp.losses import KLDivergenceLoss, MeanSquaredErrorLoss
+from mtdnn_allennlp.losses import (
+    MASKED_SCORE,
+    KLDivergenceLoss,
+    MeanSquaredErrorLoss,
+    SpanKLDivergenceLoss,
+)
 from tests.distillation.helpers import ENCODERS, TRAIN, model, reader, task
 
 
@@ -156,7 +162,115 @@ def test_reading_a_file_rejects_duplicates_and_bad_json(tmp_path):
 def test_tag_targets_sit_on_word_starts():
     ner = task("conll2003")
     record = {"id": "1", "probabilities": [[1.0] + [0.0] * (ner.n_class - 1), None]}
-    target, mask = target_tensor(ner, record, [1, 2], 4, "f")
+    target, mask = target_tensor(ner, record, {"word_starts": [1, 2]}, 4, "f")
     assert mask.tolist() == [False, True, False, False]
     assert target[1, 0].item() == pytest.approx(0.0)  # log(1)
     assert target.shape == (4, ner.n_class)
+
+
+def test_ranking_records_cover_each_examples_own_candidates():
+    qnli = task("qnli_ranking")
+    logits = torch.tensor([[1.0, 0.0, MASKED_SCORE], [0.5, -0.5, 2.0]])
+    present = torch.tensor([[True, True, False], [True, True, True]])
+    first, second = records_from_logits(qnli, logits, [{"id": 1}, {"id": 2}], present)
+    assert first["probabilities"] == pytest.approx(_softmax([1.0, 0.0]))
+    assert second["probabilities"] == pytest.approx(_softmax([0.5, -0.5, 2.0]))
+    target, mask = target_tensor(qnli, first, {}, 2, "f")
+    assert mask is None and target.exp().tolist() == pytest.approx(first["probabilities"])
+    with pytest.raises(DataError, match="f.*example id '1': 2 probabilities values for 3"):
+        target_tensor(qnli, first, {}, 3, "f")
+
+
+def test_ranking_kd_loss_gives_padding_candidates_no_weight():
+    # Padded as a batch pads them: the student's head and the target both carry MASKED_SCORE.
+    student = torch.tensor([[0.3, -0.2, MASKED_SCORE]])
+    teacher = torch.tensor([[math.log(0.8), math.log(0.2), MASKED_SCORE]])
+    q, s = [0.8, 0.2], _softmax([0.3, -0.2])
+    expected = sum(qc * (math.log(qc) - math.log(sc)) for qc, sc in zip(q, s, strict=True))
+    assert KLDivergenceLoss()(student, teacher).item() == pytest.approx(expected, rel=1e-5)
+
+
+# A context of 3 words, "Ab cd ef", in a window [CLS] q [SEP] A ##b cd [SEP] (the second window
+# of the same question would hold "cd ef").
+CONTEXT = "Ab cd ef"
+WINDOW = {
+    "id": "q",
+    "context": CONTEXT,
+    "offsets": [None, None, None, (0, 1), (1, 2), (3, 5), None],
+}
+
+
+def test_a_span_window_record_sums_each_words_pieces():
+    squad = task("squad_v1")
+    logits = torch.full((1, 7, 2), MASKED_SCORE)
+    logits[0, [0, 3, 4, 5], 0] = torch.tensor([0.0, 1.0, 0.5, -1.0])
+    logits[0, [0, 3, 4, 5], 1] = torch.tensor([-1.0, 0.0, 2.0, 1.0])
+    [record] = records_from_logits(squad, logits, [WINDOW])
+    start = _softmax([0.0, 1.0, 0.5, -1.0])
+    end = _softmax([-1.0, 0.0, 2.0, 1.0])
+    assert record["start"] == pytest.approx([start[1] + start[2], start[3], None])
+    assert record["end"] == pytest.approx([end[1] + end[2], end[3], None])
+    assert record["no_answer"] == pytest.approx([start[0], end[0]])
+
+
+def test_span_windows_and_teachers_average_per_word():
+    one = {"task": "squad_v1", "id": "q", "start": [0.6, 0.3, None], "end": [0.2, 0.7, None]}
+    two = {"task": "squad_v1", "id": "q", "start": [None, 0.1, 0.8], "end": [None, 0.5, 0.4]}
+    one["no_answer"], two["no_answer"] = [0.1, 0.1], [0.1, 0.1]
+    averaged = average_records([{("squad_v1", "q"): one}, {("squad_v1", "q"): two}], ["a", "b"])
+    record = averaged[("squad_v1", "q")]
+    assert record["start"] == pytest.approx([0.6, 0.2, 0.8])
+    assert record["end"] == pytest.approx([0.2, 0.6, 0.4])
+    assert record["no_answer"] == pytest.approx([0.1, 0.1])
+
+
+def test_span_targets_sit_on_first_and_last_pieces_and_the_kd_loss_matches_by_hand():
+    squad = task("squad_v1")
+    record = {"id": "q", "start": [0.5, 0.2, 0.2], "end": [0.1, 0.6, 0.2], "no_answer": [0.1, 0.1]}
+    target, mask = target_tensor(squad, record, WINDOW, 7, "f")
+    assert mask is None
+    # "Ab" is pieces 3-4: its start at 3, its end at 4; "cd" is piece 5; "ef" is not in the window.
+    kept_start = {0: 0.1, 3: 0.5, 5: 0.2}
+    kept_end = {0: 0.1, 4: 0.1, 5: 0.6}
+    for column, kept in ((0, kept_start), (1, kept_end)):
+        for position in range(7):
+            value = math.log(kept[position]) if position in kept else MASKED_SCORE
+            assert target[position, column].item() == pytest.approx(value, rel=1e-5)
+    # By hand: per column, q = the kept probabilities renormalised over the window; the student
+    # s = softmax over its allowed positions (context pieces and [CLS]); the loss is the mean of
+    # the two KL(q || s).
+    allowed = [0, 3, 4, 5]
+    student = torch.full((1, 7, 2), MASKED_SCORE)
+    student[0, allowed, 0] = torch.tensor([0.2, 0.1, -0.3, 0.4])
+    student[0, allowed, 1] = torch.tensor([-0.2, 0.3, 0.0, 0.5])
+    expected = 0.0
+    for column, kept in ((0, kept_start), (1, kept_end)):
+        s = dict(zip(allowed, _softmax(student[0, allowed, column].tolist()), strict=True))
+        total = sum(kept.values())
+        expected += sum(p / total * math.log(p / total / s[i]) for i, p in kept.items()) / 2
+    loss = SpanKLDivergenceLoss()(student, target.unsqueeze(0))
+    assert loss.item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_span_target_for_another_context_names_the_id():
+    record = {"id": "q", "start": [0.5, 0.5], "end": [0.5, 0.5], "no_answer": [0.0, 0.0]}
+    with pytest.raises(DataError, match="example id 'q': 2 start values for 3 context words"):
+        target_tensor(task("squad_v1"), record, WINDOW, 7, "f")
+    # A word the teacher gave no probability still gets a finite target.
+    record = {"id": "q", "start": [0.0, 1.0, 0.0], "end": [0.0, 1.0, 0.0], "no_answer": [0, 0]}
+    target, _ = target_tensor(task("squad_v1"), record, WINDOW, 7, "f")
+    assert target[3, 0].item() == pytest.approx(math.log(MIN_PROBABILITY))
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"start": [0.5], "no_answer": [0, 0]}, "example id '7': no end list"),
+        ({"start": [0.5], "end": [0.5, 0.5], "no_answer": [0, 0]}, "1 start but 2 end"),
+        ({"start": [float("nan")], "end": [0.5], "no_answer": [0, 0]}, "probability nan"),
+        ({"start": [0.5], "end": [0.5], "no_answer": 0.1}, "no_answer is 0.1"),
+    ],
+)
+def test_bad_span_records_name_the_id_and_the_field(record, message):
+    with pytest.raises(DataError, match=message):
+        check_record(task("squad_v1"), {"task": "squad_v1", "id": "7", **record}, "soft.jsonl")
