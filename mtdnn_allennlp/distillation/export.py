@@ -13,6 +13,7 @@ from allennlp.common.checks import ConfigurationError
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
 from mtdnn_allennlp.models.heads.task_head import (
     ClassificationHead,
+    RankingHead,
     RegressionHead,
     SequenceLabelingHead,
 )
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 # Heads whose forward is plain tensor algebra the ONNX exporter traces exactly. A new head type
 # is added here once an export round trip test covers it.
-SUPPORTED_HEADS = (ClassificationHead, RegressionHead, SequenceLabelingHead)
+SUPPORTED_HEADS = (ClassificationHead, RegressionHead, SequenceLabelingHead, RankingHead)
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OPSET = 17
 
@@ -37,7 +38,15 @@ class AllHeads(torch.nn.Module):
 
     def forward(self, input_ids, attention_mask, token_type_ids) -> Tuple[torch.Tensor, ...]:
         encoded = self.encoder(input_ids, attention_mask, token_type_ids)
-        return tuple(head(encoded, attention_mask) for head in self.heads)
+        return tuple(self._output(head, encoded, attention_mask) for head in self.heads)
+
+    @staticmethod
+    def _output(head: torch.nn.Module, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # A ranking task's rows are (premise, candidate) pairs: the graph gives each its score,
+        # and predict_onnx.py groups an example's candidates and takes the softmax across them.
+        if isinstance(head, RankingHead):
+            return head.pair_scores(encoded)
+        return head(encoded, mask)
 
 
 def check_exportable(model) -> None:
@@ -47,8 +56,15 @@ def check_exportable(model) -> None:
             raise ConfigurationError(
                 f"Task '{name}': its head '{head_type}' ({type(head).__name__}) cannot be "
                 f"exported to ONNX; supported heads: classification, regression, "
-                "sequence_labeling. Export a model without this task, or add the head to "
-                "mtdnn_allennlp.distillation.export.SUPPORTED_HEADS with a round-trip test."
+                "sequence_labeling, ranking. Export a model without this task, or add the head "
+                "to mtdnn_allennlp.distillation.export.SUPPORTED_HEADS with a round-trip test."
+            )
+        if model.tasks[name].data_format == "multiple_choice":
+            raise ConfigurationError(
+                f"Task '{name}': multiple choice cannot be exported yet: its pair texts are "
+                "built from context, question, choices and a cloze blank by the reader, and "
+                "predict_onnx.py builds (premise, hypothesis) pairs only. Export a model "
+                "without this task, or use data_format 'premise_and_multi_hypothesis'."
             )
 
 

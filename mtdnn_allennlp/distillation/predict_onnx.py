@@ -2,8 +2,8 @@
 
 `allennlp export-onnx` copies this file into the export folder, next to:
   model.onnx      one graph: inputs input_ids, attention_mask, token_type_ids (int64, batch x
-                  pieces); one output per task, named after it (logits, scores, or per-piece
-                  tag logits)
+                  pieces); one output per task, named after it (logits, scores, per-piece
+                  tag logits, or for ranking one score per (premise, candidate) row)
   tokenizer/      the encoder's tokenizer (tokenizer.json)
   labels.json     per task: task_type, data_format, labels; and max_length
 
@@ -24,6 +24,10 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from tokenizers import Tokenizer
+
+# The score a ranking example's missing candidates get when examples with different numbers of
+# candidates share a batch (the PyTorch model's value): no probability after the softmax.
+MASKED_SCORE = -1e4
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -87,10 +91,27 @@ class OnnxPredictor:
         return {name: value for name, value in inputs.items() if name in self.input_names}
 
     def raw_outputs(self, task: str, examples: Sequence[Dict[str, Any]]):
-        """The graph's output for one task's examples: logits, scores or per-piece logits."""
+        """The graph's output for one task's examples: logits, scores or per-piece logits; for
+        ranking, `(examples, candidates)` scores, padded with MASKED_SCORE like the model's."""
+        if self.tasks[task]["task_type"] == "ranking":
+            return self._ranking_outputs(task, examples)
         encodings = [self.encode(task, each) for each in examples]
         (output,) = self.session.run([task], self.batch_inputs(encodings))
         return output, encodings
+
+    def _ranking_outputs(self, task: str, examples: Sequence[Dict[str, Any]]):
+        groups = [
+            [self.tokenizer.encode(each["premise"], text) for text in each["hypotheses"]]
+            for each in examples
+        ]
+        pairs = [encoding for group in groups for encoding in group]
+        (scores,) = self.session.run([task], self.batch_inputs(pairs))
+        output = np.full((len(groups), max(map(len, groups))), MASKED_SCORE, dtype=np.float32)
+        offset = 0
+        for row, group in enumerate(groups):
+            output[row, : len(group)] = scores[offset : offset + len(group)]
+            offset += len(group)
+        return output, groups
 
     def predict(self, examples: List[Dict[str, Any]], batch_size: int = 32) -> List[Dict]:
         by_task: Dict[str, List[int]] = {}
@@ -114,6 +135,13 @@ class OnnxPredictor:
             result["id"] = example["id"]
         if spec["task_type"] == "regression":
             result["score"] = float(output)
+        elif spec["task_type"] == "ranking":
+            hypotheses = example["hypotheses"]
+            probabilities = _softmax(output[: len(hypotheses)].astype(np.float64))
+            best = int(probabilities.argmax())
+            result["label"] = best
+            result["hypothesis"] = hypotheses[best]
+            result["scores"] = [round(float(p), 6) for p in probabilities]
         elif spec["task_type"] == "classification":
             probabilities = _softmax(output.astype(np.float64))
             result["label"] = spec["labels"][int(probabilities.argmax())]

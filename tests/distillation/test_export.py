@@ -83,3 +83,47 @@ def test_an_unsupported_head_is_named(tmp_path):
     mtdnn.heads["rte"] = UnexportableHead(mtdnn.encoder.hidden_size, mtdnn.tasks["rte"])
     with pytest.raises(ConfigurationError, match="Task 'rte': its head 'test_unexportable'"):
         export_model(mtdnn, reader(["rte"]), str(tmp_path / "export"))
+
+
+QUESTIONS = [
+    {
+        "premise": "Where did the cat sleep?",
+        "hypotheses": ["The cat slept on the mat.", "Dogs bark at night."],
+    },
+    {
+        "premise": "Who wrote the letter?",
+        "hypotheses": ["It rained.", "Anna wrote the letter to her aunt.", "The end."],
+    },
+]
+
+
+@pytest.mark.parametrize("encoder", ["transformer", "bilstm"])
+def test_ranking_export_scores_every_candidate_like_pytorch(encoder, tmp_path):
+    torch.manual_seed(0)
+    names = ["qnli_ranking", "rte"]
+    mtdnn = model(names, ENCODERS[encoder]).eval()
+    data = reader(names)
+    predictor = _load_predictor(export_model(mtdnn, data, str(tmp_path / "export")))
+    instances = [data.text_to_instance(task="qnli_ranking", **each) for each in QUESTIONS]
+    batch = Batch(instances)
+    batch.index_instances(mtdnn.vocab)
+    with torch.no_grad():
+        output = mtdnn(**batch.as_tensor_dict())
+    expected = output["logits"].numpy()  # (2 examples, 3 candidates), the first one padded
+    actual, groups = predictor.raw_outputs("qnli_ranking", QUESTIONS)
+    assert [len(group) for group in groups] == [2, 3]
+    assert actual.shape == expected.shape == (2, 3)
+    np.testing.assert_allclose(actual, expected, atol=TOLERANCE, rtol=0)
+    readable = mtdnn.make_output_human_readable(output)
+    inputs = [{"task": "qnli_ranking", **each} for each in QUESTIONS]
+    for position, decoded in enumerate(predictor.predict(inputs)):
+        assert decoded["label"] == readable["label"][position]
+        assert decoded["hypothesis"] == readable["hypothesis"][position]
+        np.testing.assert_allclose(decoded["scores"], readable["scores"][position], atol=1e-4)
+
+
+def test_multiple_choice_export_is_refused_with_the_reason(tmp_path):
+    mtdnn = model(["everyday_mc"], ENCODERS["bilstm"])
+    with pytest.raises(ConfigurationError, match="Task 'everyday_mc': multiple choice cannot"):
+        export_model(mtdnn, reader(["everyday_mc"]), str(tmp_path / "export"))
+    assert not (tmp_path / "export").exists()

@@ -4,6 +4,8 @@ and end probabilities), and the student of training_config/distillation/student_
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -52,6 +54,51 @@ def test_qa_student_trains_on_ranking_and_span_soft_targets(tmp_path):
         kd_loss = metrics[f"training_{task}_kd_loss"]
         assert math.isfinite(kd_loss) and kd_loss > 0
     assert "validation_squad_v1_squad_f1" in metrics
+    # Extractive QA has no ONNX export yet: the export says which task and head, and writes
+    # nothing.
+    export = tmp_path / "student_onnx"
+    refused = run_allennlp(
+        ["export-onnx", str(student / "model.tar.gz"), str(export)], env=env, check=False
+    )
+    assert refused.returncode != 0
+    assert "Task 'squad_v1': its head 'span_extraction'" in refused.stderr
+    assert not export.exists()
+
+
+def test_a_ranking_model_exports_and_predicts_like_allennlp_predict(tmp_path):
+    env = cli_env(MTDNN_SMOKE="1")
+    trained = tmp_path / "ranking"
+    run_allennlp(
+        ["train", "training_config/glue/qnli_ranking.jsonnet", "-s", str(trained)], env=env
+    )
+    export = tmp_path / "ranking_onnx"
+    run_allennlp(["export-onnx", str(trained / "model.tar.gz"), str(export)], env=env)
+    questions = [
+        {"id": "a", "premise": "Who wrote it?", "hypotheses": ["Anna wrote it.", "It rained."]},
+        {"id": "b", "premise": "Where?", "hypotheses": ["Here.", "In Paris, in May.", "No."]},
+    ]
+    inputs = tmp_path / "questions.jsonl"
+    inputs.write_text("".join(json.dumps(each) + "\n" for each in questions))
+    onnx = subprocess.run(
+        [sys.executable, "-I", str(export / "predict_onnx.py"), str(export), str(inputs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    predicted = tmp_path / "predicted.jsonl"
+    run_allennlp(
+        ["predict", str(trained / "model.tar.gz"), str(inputs), "--output-file", str(predicted)]
+        + ["--silent"],
+        env=env,
+    )
+    ours = [json.loads(line) for line in onnx.stdout.splitlines()]
+    theirs = [json.loads(line) for line in predicted.read_text().splitlines()]
+    assert [row["id"] for row in ours] == [row["id"] for row in theirs] == ["a", "b"]
+    for one, other in zip(ours, theirs, strict=True):
+        assert one["label"] == other["label"] and one["hypothesis"] == other["hypothesis"]
+        assert one["scores"] == pytest.approx(other["scores"], abs=1e-4)
+        assert len(one["scores"]) == len(questions[ours.index(one)]["hypotheses"])
 
 
 def test_soft_targets_of_a_masked_lm_teacher_are_refused_with_the_reason(tmp_path):

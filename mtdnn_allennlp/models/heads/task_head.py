@@ -138,6 +138,11 @@ class RankingHead(ClassificationHead):
             )
         batch, candidates = encoded.shape[:2]
         flat = encoded.reshape(batch * candidates, *encoded.shape[2:])
-        scores = super().forward(flat, None).reshape(batch, candidates)
+        scores = self.pair_scores(flat).reshape(batch, candidates)
         present = mask.bool().any(-1)
         return scores.masked_fill(~present, MASKED_SCORE)
+
+    def pair_scores(self, encoded: torch.Tensor) -> torch.Tensor:
+        """One score per encoded (premise, candidate) pair: `(pairs, pieces, hidden)` to
+        `(pairs,)`. The ONNX export runs this on a flat batch of pairs."""
+        return super().forward(encoded, None).squeeze(-1)
