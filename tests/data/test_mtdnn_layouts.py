@@ -279,3 +279,18 @@ def test_segments_mark_the_second_text_for_tokenizers_without_type_ids():
     # RoBERTa-style sequence ids: <s> A </s></s> B </s>
     assert _segments([None, 0, 0, None, None, 1, 1, None]) == [0, 0, 0, 0, 0, 1, 1, 1]
     assert _segments([None, 0, None]) == [0, 0, 0]
+
+
+def test_ranking_truncation_is_counted_once_per_example(tmp_path):
+    long = " ".join(["word"] * 40)
+    path = tmp_path / "data.jsonl"
+    path.write_text(
+        # Both candidates of the first example are cut; the second example fits.
+        f'{{"premise": "{long}", "hypotheses": ["{long}", "{long} too"], "label": 0}}\n'
+        '{"premise": "who?", "hypotheses": ["me", "you"], "label": 1}\n',
+        encoding="utf-8",
+    )
+    reader = reader_for("premise_and_multi_hypothesis", {"type": "jsonl", "max_length": 32})
+    instances = list(reader.read(str(path)))
+    assert [len(instance["tokens"]) for instance in instances] == [2, 2]  # type: ignore
+    assert reader.truncated == 1

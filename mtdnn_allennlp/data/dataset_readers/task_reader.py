@@ -389,10 +389,12 @@ class TaskReader(DatasetReader):
             )
         hypotheses = [self._checked_text(text, "hypotheses") for text in hypotheses]
         pairs = []
+        truncated = False
         for hypothesis in hypotheses:
             encoded = self.pieces.encode_texts(premise, hypothesis)
-            self.truncated += encoded.truncated
+            truncated = truncated or encoded.truncated
             pairs.append(self._text_field(encoded))
+        self.truncated += truncated  # once per example, as the count's log line says
         metadata.update(premise=premise, hypotheses=hypotheses)
         index = None if label is None else self._candidate_index(label, len(hypotheses))
         return self._candidates_instance(pairs, metadata, index)
