@@ -5,12 +5,13 @@ import logging
 import shutil
 import warnings
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
 
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
+from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
 from mtdnn_allennlp.models.heads.task_head import (
     ClassificationHead,
     RankingHead,
@@ -22,7 +23,13 @@ logger = logging.getLogger(__name__)
 
 # Heads whose forward is plain tensor algebra the ONNX exporter traces exactly. A new head type
 # is added here once an export round trip test covers it.
-SUPPORTED_HEADS = (ClassificationHead, RegressionHead, SequenceLabelingHead, RankingHead)
+SUPPORTED_HEADS = (
+    ClassificationHead,
+    RegressionHead,
+    SequenceLabelingHead,
+    RankingHead,
+    SpanExtractionHead,
+)
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OPSET = 17
 
@@ -56,8 +63,9 @@ def check_exportable(model) -> None:
             raise ConfigurationError(
                 f"Task '{name}': its head '{head_type}' ({type(head).__name__}) cannot be "
                 f"exported to ONNX; supported heads: classification, regression, "
-                "sequence_labeling, ranking. Export a model without this task, or add the head "
-                "to mtdnn_allennlp.distillation.export.SUPPORTED_HEADS with a round-trip test."
+                "sequence_labeling, ranking, span_extraction. Export a model without this task, "
+                "or add the head to mtdnn_allennlp.distillation.export.SUPPORTED_HEADS with a "
+                "round-trip test."
             )
         if model.tasks[name].data_format == "multiple_choice":
             raise ConfigurationError(
@@ -86,7 +94,7 @@ def export_model(model, reader, folder: str) -> Path:
     inputs = example_inputs()
     dynamic = {name: {0: "batch", 1: "pieces"} for name in INPUT_NAMES}
     for task in wrapper.names:
-        dynamic[task] = {0: "batch", 1: "pieces"} if _is_tagging(model, task) else {0: "batch"}
+        dynamic[task] = {0: "batch", 1: "pieces"} if _per_piece(model, task) else {0: "batch"}
     with warnings.catch_warnings():
         # The legacy (TorchScript) exporter handles LSTMs and transformers without onnxscript;
         # its deprecation and tracer warnings say nothing about this model.
@@ -116,6 +124,7 @@ def export_model(model, reader, folder: str) -> Path:
                 "labels": task.labels,
                 "output": name,
                 "max_length": reader.readers[name].max_length,
+                **_span_settings(model, reader, name),
             }
             for name, task in model.tasks.items()
         },
@@ -126,8 +135,24 @@ def export_model(model, reader, folder: str) -> Path:
     return out
 
 
-def _is_tagging(model, task: str) -> bool:
-    return model.tasks[task].task_type == "sequence_labeling"
+def _per_piece(model, task: str) -> bool:
+    return model.tasks[task].task_type in ("sequence_labeling", "span_extraction")
+
+
+def _span_settings(model, reader, task: str) -> Dict[str, Any]:
+    """What predict_onnx.py needs to cut a context into the reader's windows and decode the
+    head's answer as the model does."""
+    head = model.heads[task]
+    if not isinstance(head, SpanExtractionHead):
+        return {}
+    task_reader = reader.readers[task]
+    return {
+        "doc_stride": task_reader.doc_stride,
+        "max_query_length": task_reader.max_query_length,
+        "max_answer_length": head.max_answer_length,
+        "no_answer": head.no_answer,
+        "null_score_threshold": head.null_score_threshold,
+    }
 
 
 def export_archive(archive_file: str, folder: str) -> Path:

@@ -3,9 +3,11 @@
 `allennlp export-onnx` copies this file into the export folder, next to:
   model.onnx      one graph: inputs input_ids, attention_mask, token_type_ids (int64, batch x
                   pieces); one output per task, named after it (logits, scores, per-piece
-                  tag logits, or for ranking one score per (premise, candidate) row)
+                  tag logits, for ranking one score per (premise, candidate) row, for extractive
+                  QA a start and an end logit per piece of each context window)
   tokenizer/      the encoder's tokenizer (tokenizer.json)
-  labels.json     per task: task_type, data_format, labels; and max_length
+  labels.json     per task: task_type, data_format, labels, max_length (and for extractive
+                  QA the reader's windows and the head's decoding settings)
 
 Python:
     from predict_onnx import OnnxPredictor
@@ -60,6 +62,9 @@ class OnnxPredictor:
         )
         self.input_names = {each.name for each in self.session.get_inputs()}
         self.pad_id = int(self.meta.get("pad_token_id", 0))
+        # Extractive QA cuts a context into overlapping windows, as the training reader does.
+        self.window_tokenizer = Tokenizer.from_file(str(root / "tokenizer" / "tokenizer.json"))
+        self.window_tokenizer.no_padding()
 
     def _task(self, example: Dict[str, Any]) -> str:
         task = example.get("task")
@@ -95,6 +100,8 @@ class OnnxPredictor:
         ranking, `(examples, candidates)` scores, padded with MASKED_SCORE like the model's."""
         if self.tasks[task]["task_type"] == "ranking":
             return self._ranking_outputs(task, examples)
+        if self.tasks[task]["task_type"] == "span_extraction":
+            return self._span_outputs(task, examples)
         encodings = [self.encode(task, each) for each in examples]
         (output,) = self.session.run([task], self.batch_inputs(encodings))
         return output, encodings
@@ -113,6 +120,72 @@ class OnnxPredictor:
             offset += len(group)
         return output, groups
 
+    def windows(self, task: str, example: Dict[str, Any]) -> List[Any]:
+        """The reader's windows of a (question, context) pair: the question cut to
+        max_query_length pieces, the context cut into max_length windows sharing doc_stride
+        pieces."""
+        spec = self.tasks[task]
+        question, context = example["question"].strip(), example["context"]
+        self.window_tokenizer.no_truncation()
+        asked = self.window_tokenizer.encode(question, add_special_tokens=False)
+        if len(asked.ids) > spec["max_query_length"]:
+            question = question[: asked.offsets[spec["max_query_length"] - 1][1]]
+        self.window_tokenizer.enable_truncation(
+            spec["max_length"], stride=spec["doc_stride"], strategy="only_second"
+        )
+        encoding = self.window_tokenizer.encode(question, context)
+        return [encoding] + list(encoding.overflowing)
+
+    def _span_outputs(self, task: str, examples: Sequence[Dict[str, Any]]):
+        """`(windows, pieces, 2)` start and end logits of every window of every example, with
+        the positions an answer cannot take (question, special pieces, padding; not [CLS])
+        masked as the model masks them, and the windows as (example index, encoding)."""
+        windows = [
+            (index, window)
+            for index, example in enumerate(examples)
+            for window in self.windows(task, example)
+        ]
+        (logits,) = self.session.run([task], self.batch_inputs([w for _, w in windows]))
+        allowed = np.zeros(logits.shape[:2], dtype=bool)
+        for row, (_, window) in enumerate(windows):
+            allowed[row, 0] = True
+            for position, sequence in enumerate(window.sequence_ids):
+                allowed[row, position] = allowed[row, position] or sequence == 1
+        return np.where(allowed[..., None], logits, MASKED_SCORE), windows
+
+    def _span_answers(self, task: str, examples: Sequence[Dict[str, Any]]) -> List[Dict]:
+        """Each question's answer, decoded like the span head: the best start + end score over
+        all windows (start <= end, at most max_answer_length pieces); with no_answer, "" when
+        the lowest [CLS] score over the windows minus the threshold beats it."""
+        spec = self.tasks[task]
+        logits, windows = self._span_outputs(task, examples)
+        best: List[Any] = [(-np.inf, "") for _ in examples]
+        nulls: List[List[float]] = [[] for _ in examples]
+        for row, (index, window) in enumerate(windows):
+            in_context = np.array([sequence == 1 for sequence in window.sequence_ids])
+            start, end = logits[row, : len(in_context), 0], logits[row, : len(in_context), 1]
+            scores = start[:, None].astype(np.float64) + end[None, :]
+            first, last = np.indices(scores.shape)
+            valid = in_context[:, None] & in_context[None, :] & (last >= first)
+            valid &= last - first < spec["max_answer_length"]
+            nulls[index].append(float(start[0] + end[0]) - spec["null_score_threshold"])
+            if valid.any():
+                i, j = np.unravel_index(np.where(valid, scores, -np.inf).argmax(), scores.shape)
+                if scores[i, j] > best[index][0]:
+                    context = examples[index]["context"]
+                    text = context[window.offsets[i][0] : window.offsets[j][1]]
+                    best[index] = (float(scores[i, j]), text)
+        results = []
+        for index, example in enumerate(examples):
+            score, text = best[index]
+            if spec["no_answer"] and min(nulls[index]) > score:
+                text = ""
+            result = {"task": task, "answer": text}
+            if "id" in example:
+                result["id"] = example["id"]
+            results.append(result)
+        return results
+
     def predict(self, examples: List[Dict[str, Any]], batch_size: int = 32) -> List[Dict]:
         by_task: Dict[str, List[int]] = {}
         for position, example in enumerate(examples):
@@ -121,6 +194,11 @@ class OnnxPredictor:
         for task, positions in by_task.items():
             for start in range(0, len(positions), batch_size):
                 chunk = positions[start : start + batch_size]
+                if self.tasks[task]["task_type"] == "span_extraction":
+                    answers = self._span_answers(task, [examples[i] for i in chunk])
+                    for position, answer in zip(chunk, answers, strict=True):
+                        results[position] = answer
+                    continue
                 output, encodings = self.raw_outputs(task, [examples[i] for i in chunk])
                 for row, position in enumerate(chunk):
                     results[position] = self._decode(

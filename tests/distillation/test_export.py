@@ -10,10 +10,11 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import Batch
 
+from mtdnn_allennlp.data.dataset_readers import MultiTaskReader
 from mtdnn_allennlp.distillation.export import export_model
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.models.heads.task_head import ClassificationHead
-from tests.distillation.helpers import ENCODERS, model, reader
+from tests.distillation.helpers import ENCODERS, TINY_BERT, model, reader, task
 
 # Absolute difference allowed between ONNX Runtime's and PyTorch's logits or scores (float32
 # kernels differ in summation order).
@@ -127,3 +128,53 @@ def test_multiple_choice_export_is_refused_with_the_reason(tmp_path):
     with pytest.raises(ConfigurationError, match="Task 'everyday_mc': multiple choice cannot"):
         export_model(mtdnn, reader(["everyday_mc"]), str(tmp_path / "export"))
     assert not (tmp_path / "export").exists()
+
+
+# A context long enough for several windows of 48 pieces sharing 16.
+PASSAGE = (
+    "The river Thames flows through London and several other towns of southern England. "
+    "Its source lies in the Cotswolds, near the village of Kemble, and it reaches the North "
+    "Sea at its estuary after more than three hundred kilometres. Many bridges cross it, "
+    "among them Tower Bridge, which opened in 1894 and is raised for tall ships."
+)
+QA = [
+    {"id": "q1", "question": "Where is the source of the Thames?", "context": PASSAGE},
+    {"id": "q2", "question": "When did Tower Bridge open?", "context": PASSAGE},
+    {"id": "q3", "question": "What flows?", "context": "The river flows."},
+]
+
+
+@pytest.mark.parametrize("encoder", ["transformer", "bilstm"])
+def test_span_export_cuts_the_readers_windows_and_answers_like_pytorch(encoder, tmp_path):
+    torch.manual_seed(0)
+    names = ["squad_v1", "squad_v2"]  # v2.0 decodes with a no-answer option
+    windows = {"type": "squad_json", "doc_stride": 16, "max_query_length": 8}
+    mtdnn = model(names, ENCODERS[encoder]).eval()
+    data = MultiTaskReader(
+        [task(name, reader=windows) for name in names], encoder=TINY_BERT, max_length=48
+    )
+    predictor = _load_predictor(export_model(mtdnn, data, str(tmp_path / "export")))
+    for name in names:
+        instances = [
+            window
+            for example in QA
+            for window in data.readers[name].windows(
+                example["question"], example["context"], id=example["id"]
+            )
+        ]
+        assert len(instances) > len(QA)  # the long context has several windows
+        batch = Batch(instances)
+        batch.index_instances(mtdnn.vocab)
+        with torch.no_grad():
+            output = mtdnn(**batch.as_tensor_dict())
+        actual, cut = predictor.raw_outputs(name, QA)
+        for instance, (_, window) in zip(instances, cut, strict=True):
+            assert window.ids == [token.text_id for token in instance["tokens"].tokens]
+        expected = output["logits"].numpy()
+        assert actual.shape == expected.shape
+        np.testing.assert_allclose(actual, expected, atol=TOLERANCE, rtol=0)
+        readable = mtdnn.make_output_human_readable(output)
+        ids = [instance["metadata"].metadata["id"] for instance in instances]
+        torch_answers = dict(zip(ids, readable["answer"], strict=True))
+        decoded = predictor.predict([{"task": name, **example} for example in QA])
+        assert {row["id"]: row["answer"] for row in decoded} == torch_answers
