@@ -148,9 +148,8 @@ class OnnxPredictor:
         (logits,) = self.session.run([task], self.batch_inputs([w for _, w in windows]))
         allowed = np.zeros(logits.shape[:2], dtype=bool)
         for row, (_, window) in enumerate(windows):
-            allowed[row, 0] = True
-            for position, sequence in enumerate(window.sequence_ids):
-                allowed[row, position] = allowed[row, position] or sequence == 1
+            allowed[row, : len(window.ids)] = [sequence == 1 for sequence in window.sequence_ids]
+        allowed[:, 0] = True  # [CLS]: no answer in this window
         return np.where(allowed[..., None], logits, MASKED_SCORE), windows
 
     def _span_answers(self, task: str, examples: Sequence[Dict[str, Any]]) -> List[Dict]:

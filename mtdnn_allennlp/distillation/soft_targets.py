@@ -90,10 +90,11 @@ def context_words(context: str) -> List[Tuple[int, int]]:
     return [match.span() for match in re.finditer(r"\S+", context)]
 
 
-def piece_words(offsets: List[Optional[Tuple[int, int]]], context: str) -> List[Optional[int]]:
-    """For each word piece of a window, the index of the context word it lies in (None for the
-    question, special pieces and padding)."""
-    words = context_words(context)
+def piece_words(
+    offsets: List[Optional[Tuple[int, int]]], words: List[Tuple[int, int]]
+) -> List[Optional[int]]:
+    """For each word piece of a window, the index of the context word (`context_words`) it lies
+    in (None for the question, special pieces and padding)."""
     starts = [start for start, _ in words]
     result: List[Optional[int]] = []
     for span in offsets:
@@ -110,11 +111,10 @@ def _window_record(logits: torch.Tensor, meta: Dict[str, Any]) -> Record:
     """One window's start and end probabilities per context word (summed over the word's
     pieces; null for words outside the window) and at the no-answer position."""
     probabilities = logits.softmax(0)  # (pieces, 2): over the positions, start and end apart
-    n_words = len(context_words(meta["context"]))
-    start: List[Optional[float]] = [None] * n_words
-    end: List[Optional[float]] = [None] * n_words
-    words = piece_words(meta["offsets"], meta["context"])
-    for position, word in enumerate(words):
+    words = context_words(meta["context"])
+    start: List[Optional[float]] = [None] * len(words)
+    end: List[Optional[float]] = [None] * len(words)
+    for position, word in enumerate(piece_words(meta["offsets"], words)):
         if word is not None:
             start[word] = (start[word] or 0.0) + float(probabilities[position, 0])
             end[word] = (end[word] or 0.0) + float(probabilities[position, 1])
@@ -506,7 +506,7 @@ def target_tensor(
     mask = torch.zeros(length, dtype=torch.bool)
     for start, row in zip(starts, per_word, strict=True):
         if start >= 0 and row is not None:
-            target[start] = torch.tensor(row).clamp(min=MIN_PROBABILITY).log()
+            target[start] = _log(row)
             mask[start] = True
     return target, mask
 
@@ -521,14 +521,14 @@ def _span_target(
     of the window at its first piece (start) and at its last piece (end), of no answer at [CLS],
     and a masked score elsewhere. The loss's softmax over the window renormalises them, so the
     student learns the teacher's distribution restricted to the words this window holds."""
-    n_words = len(context_words(metadata["context"]))
-    if len(record["start"]) != n_words:
-        raise mismatch(len(record["start"]), n_words, "context words", "start")
+    words = context_words(metadata["context"])
+    if len(record["start"]) != len(words):
+        raise mismatch(len(record["start"]), len(words), "context words", "start")
     target = torch.full((length, 2), MASKED_SCORE)
     target[0] = _log(record["no_answer"])
     first: Dict[int, int] = {}
     last: Dict[int, int] = {}
-    for position, word in enumerate(piece_words(metadata["offsets"], metadata["context"])):
+    for position, word in enumerate(piece_words(metadata["offsets"], words)):
         if word is not None:
             first.setdefault(word, position)
             last[word] = position
