@@ -77,6 +77,21 @@ class MeanSquaredErrorLoss(TaskLoss):
         return F.mse_loss(input[keep], target[keep])
 
 
+class ScaledTargetLoss(TaskLoss):
+    """A regression loss computed on scores mapped from `[low, high]` to `[0, 1]` (a task's
+    `target_scale`): both the predictions and the targets, so a 1-5 score's squared error weighs
+    like a probability's in a multi-task sum. Built by `TaskDefinition.build_loss`."""
+
+    def __init__(self, loss: TaskLoss, low: float, high: float) -> None:
+        super().__init__()
+        self.loss = loss
+        self.low = low
+        self.span = high - low
+
+    def forward(self, input, target, mask=None):
+        return self.loss((input - self.low) / self.span, (target - self.low) / self.span, mask)
+
+
 def _masked_mean(per_position: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
     if mask is None:
         return per_position.mean()

@@ -8,6 +8,9 @@
 //   MTDNN_SMOKE=1  a quick check: 16 examples per file, one epoch
 //   MTDNN_TRAIN_EXAMPLES  train on a seeded random subset of N examples per task (0: all)
 //   MTDNN_CACHE    keep tokenised data files in this folder between runs ('': off)
+//   MTDNN_DEV_EXAMPLES   validate on a seeded random subset of N dev examples per task (0: all)
+//   MTDNN_TEST_EXAMPLES  after training, evaluate on N test examples per task with a labelled
+//                        test split ('all': the whole files; 0: no test evaluation)
 local env = {
   encoder: std.extVar('MTDNN_ENCODER'),
   smoke: std.extVar('MTDNN_SMOKE') == '1',
@@ -15,7 +18,13 @@ local env = {
   epochs: std.parseInt(std.extVar('MTDNN_EPOCHS')),
   train_examples: std.parseInt(std.extVar('MTDNN_TRAIN_EXAMPLES')),
   cache: std.extVar('MTDNN_CACHE'),
+  dev_examples: std.parseInt(std.extVar('MTDNN_DEV_EXAMPLES')),
+  test_examples: std.extVar('MTDNN_TEST_EXAMPLES'),
 };
+
+// A data file, or a seeded sample of it (a data file object, see MultiTaskReader).
+local sampled(path, size) = if size > 0 then { path: path, sample: size, sample_seed: env.seed }
+else path;
 
 local has(object, key) = std.objectHasAll(object, key);
 
@@ -43,6 +52,9 @@ local has(object, key) = std.objectHasAll(object, key);
   )::
     local validated = if eval_tasks == null then [t for t in tasks if has(t.data, 'dev')]
     else eval_tasks;
+    local tested = if env.test_examples == '0' then []
+    else [t for t in tasks if has(t.data, 'labelled_test') && t.data.labelled_test];
+    local test_size = if env.test_examples == 'all' then 0 else std.parseInt(env.test_examples);
     {
     random_seed: env.seed,
     numpy_seed: env.seed,
@@ -64,9 +76,14 @@ local has(object, key) = std.objectHasAll(object, key);
     validation_dataset_reader: reader,
     train_data_path: { [t.name]: t.data.train for t in tasks },
     [if std.length(validated) > 0 then 'validation_data_path']: {
-      [t.name]: t.data.dev
+      [t.name]: sampled(t.data.dev, env.dev_examples)
       for t in validated
     },
+    [if std.length(tested) > 0 then 'test_data_path']: {
+      [t.name]: sampled(t.data.test, test_size)
+      for t in tested
+    },
+    [if std.length(tested) > 0 then 'evaluate_on_test']: true,
     // Labels come from the task definitions and word pieces from the encoder's tokenizer, so
     // there is nothing to count.
     vocabulary: { type: 'empty' },

@@ -25,7 +25,9 @@ local bioner(name, folder, entity) = task(name, {
   metrics: ['span_f1', 'span_precision', 'span_recall'],
   dropout: 0.3,
   reader: { type: 'conll_iob', token_column: 0, tag_column: 1 },
-  data:: splits('ner/BioNER/' + folder, train='train.tsv', dev='devel.tsv', test='test.tsv'),
+  data:: splits('ner/BioNER/' + folder, train='train.tsv', dev='devel.tsv', test='test.tsv') + {
+    labelled_test: true,
+  },
 });
 
 {
@@ -78,6 +80,12 @@ local bioner(name, folder, entity) = task(name, {
     reader: glue_pair('glue/STS-B', 'sentence1', 'sentence2', {
       columns: { premise: 'sentence1', hypothesis: 'sentence2', label: 'score', id: 'index' },
     }),
+    // The STS benchmark's gold test file (sts-test.csv): no header, genre, file, year, id,
+    // score, then the two sentences. allennlp evaluate ARCHIVE
+    //   '{"stsb": {"path": ".../sts-test.csv", "layout": "gold_test"}}'
+    layouts: {
+      gold_test: { header: false, columns: { id: 3, label: 4, premise: 5, hypothesis: 6 } },
+    },
     data:: splits('glue/STS-B'),
   }),
   qqp: task('qqp', {
@@ -149,6 +157,23 @@ local bioner(name, folder, entity) = task(name, {
     data:: splits('glue/WNLI'),
   }),
 
+  // --- question classification ----------------------------------------------------------
+  // TREC (Li and Roth 2002): one question a line, `COARSE:fine question`, in Latin-1. The
+  // coarse class is the label; the fine one is left out. The fixtures hold a hand-written sample
+  // in the same format (docs/tutorial_new_task.md).
+  trec: task('trec', {
+    task_type: 'classification',
+    data_format: 'premise_only',
+    labels: ['ABBR', 'DESC', 'ENTY', 'HUM', 'LOC', 'NUM'],
+    metrics: ['accuracy'],
+    reader: {
+      type: 'mtdnn_regex',
+      pattern: '(?P<label>[A-Z]+):\\S+ (?P<premise>.+)',
+      encoding: 'latin-1',
+    },
+    data:: { train: data + '/trec/train_5500.label', dev: data + '/trec/TREC_10.label' },
+  }),
+
   // --- NLI and domain adaptation ----------------------------------------------------------
   snli: task('snli', {
     task_type: 'classification',
@@ -186,10 +211,13 @@ local bioner(name, folder, entity) = task(name, {
       train: data + '/ner/CoNLL2003/train.txt',
       dev: data + '/ner/CoNLL2003/valid.txt',
       test: data + '/ner/CoNLL2003/test.txt',
+      labelled_test: true,
     },
   }),
 
   // --- biomedical NER (Crichton et al. 2017): token<TAB>tag, IOB ------------------------------
+  // A BioNER set in the Crichton et al. layout, e.g. bioner('bc2gm', 'BC2GM-IOB', 'GENE').
+  bioner(name, folder, entity):: bioner(name, folder, entity),
   ncbi_disease: bioner('ncbi_disease', 'NCBI-disease-IOB', 'Disease'),
   bc5cdr_chem: bioner('bc5cdr_chem', 'BC5CDR-chem-IOB', 'Chemical'),
   bc5cdr_disease: bioner('bc5cdr_disease', 'BC5CDR-disease-IOB', 'Disease'),

@@ -30,6 +30,11 @@ DEFAULTS: Dict[str, str] = {
     # Train on a seeded random subset of this many examples per task ("0": all of them).
     # Validation always reads whole dev sets.
     "MTDNN_TRAIN_EXAMPLES": "0",
+    # Validate on a seeded random subset of this many dev examples per task ("0": all).
+    "MTDNN_DEV_EXAMPLES": "0",
+    # After training, evaluate on this many test examples per task with a labelled test split
+    # ("all": the whole files; "0": no test evaluation).
+    "MTDNN_TEST_EXAMPLES": "0",
     # The teachers' soft targets that distillation students train on (docs/distillation.md).
     "MTDNN_SOFT_TARGETS": str(FIXTURES_ROOT / "distillation" / "glue4_soft_targets.jsonl"),
     # A folder that keeps tokenised data files between runs ("": no cache). See

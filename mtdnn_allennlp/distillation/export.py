@@ -125,6 +125,7 @@ def export_model(model, reader, folder: str) -> Path:
                 "output": name,
                 "max_length": reader.readers[name].max_length,
                 **_span_settings(model, reader, name),
+                **_tag_settings(model, name),
             }
             for name, task in model.tasks.items()
         },
@@ -137,6 +138,13 @@ def export_model(model, reader, folder: str) -> Path:
 
 def _per_piece(model, task: str) -> bool:
     return model.tasks[task].task_type in ("sequence_labeling", "span_extraction")
+
+
+def _tag_settings(model, task: str) -> Dict[str, Any]:
+    """The tag transitions the head's constrained decoding allows, for predict_onnx.py to decode
+    the same valid tag sequences."""
+    transitions = getattr(model.heads[task], "transitions", None)
+    return {} if transitions is None else {"transitions": transitions.as_lists()}
 
 
 def _span_settings(model, reader, task: str) -> Dict[str, Any]:

@@ -38,6 +38,26 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def _word_tags(word_logits: np.ndarray, transitions: Optional[Dict[str, List]]) -> List[int]:
+    """Each word's tag index: the best path that the tag scheme's transitions allow (the
+    model's constrained decoding, `SequenceLabelingHead`), or each word's best tag."""
+    if transitions is None or len(word_logits) == 0:
+        return [int(i) for i in word_logits.argmax(-1)]
+    shifted = word_logits - word_logits.max(-1, keepdims=True)
+    scores = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    allowed = np.array(transitions["allowed"])
+    best = scores[0] + np.array(transitions["start"])
+    back = []
+    for word in scores[1:]:
+        total = best[:, None] + allowed
+        back.append(total.argmax(0))
+        best = total.max(0) + word
+    path = [int((best + np.array(transitions["end"])).argmax())]
+    for pointers in reversed(back):
+        path.append(int(pointers[path[-1]]))
+    return path[::-1]
+
+
 class OnnxPredictor:
     """Tokenizes like the training reader (longest-first truncation to max_length, the
     encoder's special tokens), runs the graph, and decodes like `allennlp predict`."""
@@ -228,12 +248,12 @@ class OnnxPredictor:
             for position, word in enumerate(encoding.word_ids):
                 if word is not None and word not in starts:
                     starts[word] = position
-            best = output.argmax(-1)
+            kept = [starts[i] for i in range(len(example["words"])) if i in starts]
+            best = _word_tags(output[kept].astype(np.float64), spec.get("transitions"))
             result["words"] = example["words"]
-            result["tags"] = [
-                spec["labels"][int(best[starts[i]])] if i in starts else "O"
-                for i in range(len(example["words"]))
-            ]
+            # Words cut off by truncation (at the end) are tagged O, as the model does.
+            result["tags"] = [spec["labels"][i] for i in best]
+            result["tags"] += ["O"] * (len(example["words"]) - len(kept))
         return result
 
 

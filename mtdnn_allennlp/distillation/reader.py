@@ -9,7 +9,7 @@ from allennlp.data import DatasetReader, Instance
 from allennlp.data.fields import TensorField
 
 from mtdnn_allennlp.common.errors import DataError
-from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
+from mtdnn_allennlp.data.dataset_readers.multitask import DataFile, MultiTaskReader
 from mtdnn_allennlp.distillation.soft_targets import (
     Key,
     Record,
@@ -100,11 +100,11 @@ class DistillationReader(MultiTaskReader):
             }
         return self._records
 
-    def read_task(self, task: str, file_path: str) -> Iterable[Instance]:
+    def read_task(self, task: str, data_file: DataFile) -> Iterable[Instance]:
         records = self._load()[task]
         soft_file = self.soft_target_files[task]
         definition = self.tasks[task]
-        reader = self.reader_for(task)
+        reader, file_path = self.file_reader(task, data_file)
         seen: Set[Key] = set()
         for instance in reader.read(file_path):
             metadata: Mapping[str, Any] = instance["metadata"].metadata  # type: ignore

@@ -24,8 +24,6 @@ from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.modules.shared_encoder import SharedEncoder
 from mtdnn_allennlp.tasks import TaskDefinition
 
-OUTSIDE = "O"  # the tag predicted for a word that truncation left without a word piece
-
 
 @Model.register("mtdnn")
 class MultiTaskModel(Model):
@@ -248,7 +246,7 @@ class MultiTaskModel(Model):
         elif task.task_type == "regression":
             metrics.add(logits.float().tolist(), label.float().tolist())
         elif task.task_type == "sequence_labeling":
-            predicted = self.word_tags(name, logits, metadata)
+            predicted = self.heads[name].word_tags(logits, metadata)
             metrics.add(predicted, [each["tags"] for each in metadata])
         elif task.task_type == "ranking":
             # The score kept per example is the right candidate's reciprocal rank (for MRR).
@@ -263,15 +261,6 @@ class MultiTaskModel(Model):
                 self.heads[name].best_spans(logits, metadata),
                 [(each["id"], each["answers"]) for each in metadata],
             )
-
-    def word_tags(self, name: str, logits: torch.Tensor, metadata: List[Dict]) -> List[List[str]]:
-        """Each word's tag, read at its first word piece."""
-        labels = self.tasks[name].labels or []
-        best = logits.argmax(-1).tolist()
-        return [
-            [labels[best[row][start]] if start >= 0 else OUTSIDE for start in each["word_starts"]]
-            for row, each in enumerate(metadata)
-        ]
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         values: Dict[str, float] = {}
@@ -321,7 +310,7 @@ class MultiTaskModel(Model):
             readable["score"] = logits.tolist()
         elif task.task_type == "sequence_labeling":
             readable["words"] = [each["words"] for each in metadata]
-            readable["tags"] = self.word_tags(name, logits, metadata)
+            readable["tags"] = self.heads[name].word_tags(logits, metadata)
         elif task.task_type == "ranking":
             probabilities = logits.softmax(-1).tolist()
             best = logits.argmax(-1).tolist()

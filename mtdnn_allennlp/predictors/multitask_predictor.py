@@ -19,9 +19,25 @@ from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS, OPTION
 
 @Predictor.register("mtdnn")
 class MultiTaskPredictor(Predictor):
-    def __init__(self, model: Model, dataset_reader: MultiTaskReader, frozen: bool = True):
+    """
+    # Parameters
+
+    include_input : `bool`, optional (default = `False`)
+        Echo each example's input fields (`premise`, `hypothesis`, `words`, ...) as the
+        output's `input`, e.g. when predicting a TSV with `--use-dataset-reader`. From the
+        command line: `--predictor-args '{"include_input": true}'`.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        dataset_reader: MultiTaskReader,
+        frozen: bool = True,
+        include_input: bool = False,
+    ):
         super().__init__(model, dataset_reader, frozen)
         self._inputs_seen = 0
+        self.include_input = include_input
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         self._inputs_seen += 1
@@ -64,4 +80,14 @@ class MultiTaskPredictor(Predictor):
             outputs = self._model.forward_on_instances([instances[i] for i in positions])
             for position, output in zip(positions, outputs, strict=True):
                 results[position] = output
+        if self.include_input:
+            for result, instance in zip(results, instances, strict=True):
+                result["input"] = self._input_fields(instance)
         return sanitize(results)
+
+    def _input_fields(self, instance: Instance) -> JsonDict:
+        metadata = instance["metadata"].metadata  # type: ignore[attr-defined]
+        reader: MultiTaskReader = self._dataset_reader  # type: ignore[assignment]
+        data_format = reader.tasks[instance["task"].metadata].data_format  # type: ignore
+        names = (*INPUT_FIELDS[data_format], *OPTIONAL_INPUT_FIELDS.get(data_format, ()))
+        return {name: metadata[name] for name in names if metadata.get(name) is not None}

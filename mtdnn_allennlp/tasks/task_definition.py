@@ -126,6 +126,15 @@ class TaskDefinition(FromParams):
         Dropout before the task's output layer.
     loss_weight : `float`, optional (default = `1.0`)
         Multiplies this task's loss in multi-task training.
+    layouts : `Dict[str, Dict[str, Any]]`, optional
+        Other layouts of this task's files, by name: changes to `reader` for a file laid out
+        differently (a headerless gold test file, say). A data path picks one with
+        `{"path": ..., "layout": NAME}` (`allennlp evaluate`, docs/task_library.md).
+    target_scale : `List[float]`, optional
+        Regression only: `[low, high]`, the range of the scores. The head learns scores mapped
+        to [0, 1] and maps its predictions back, so a 1-5 or 0-5 score weighs in a multi-task
+        loss like a class probability (docs/sampling.md). Metrics and predictions are in the
+        original units.
     """
 
     def __init__(
@@ -143,6 +152,8 @@ class TaskDefinition(FromParams):
         head: Optional[Dict[str, Any]] = None,
         dropout: float = 0.1,
         loss_weight: float = 1.0,
+        layouts: Optional[Dict[str, Dict[str, Any]]] = None,
+        target_scale: Optional[Tuple[float, float]] = None,
     ) -> None:
         if task_type not in TASK_TYPES:
             raise ConfigurationError(
@@ -180,6 +191,20 @@ class TaskDefinition(FromParams):
         self.head.setdefault("type", kind.head)
         self.dropout = dropout
         self.loss_weight = loss_weight
+        self.layouts = {name: dict(layout) for name, layout in (layouts or {}).items()}
+        if target_scale is not None:
+            if task_type != "regression":
+                raise ConfigurationError(
+                    f"Task '{name}': target_scale is for regression tasks; remove it."
+                )
+            low, high = (float(value) for value in target_scale)
+            if not high > low:
+                raise ConfigurationError(
+                    f"Task '{name}': target_scale is [low, high] with high > low, not "
+                    f"{list(target_scale)}."
+                )
+            target_scale = (low, high)
+        self.target_scale = target_scale
         self._label_index = {label: i for i, label in enumerate(self.labels or [])}
 
     def label_index(self, label: str) -> int:
@@ -187,11 +212,16 @@ class TaskDefinition(FromParams):
         return self._label_index[label]
 
     def build_loss(self, which: str = "loss"):
-        from mtdnn_allennlp.losses import TaskLoss
+        from mtdnn_allennlp.losses import ScaledTargetLoss, TaskLoss
 
         spec = getattr(self, which)
         params = Params({"type": spec} if isinstance(spec, str) else dict(spec))
-        return TaskLoss.from_params(params)
+        loss = TaskLoss.from_params(params)
+        if self.target_scale is not None:
+            # The head predicts in the scores' own units; every loss of the task compares them
+            # on [0, 1].
+            loss = ScaledTargetLoss(loss, *self.target_scale)
+        return loss
 
     def __repr__(self) -> str:
         return f"TaskDefinition({self.name}, {self.task_type}, {self.data_format})"

@@ -37,9 +37,10 @@ class MultiTaskDataLoader(DataLoader):
     # Parameters
 
     reader : `MultiTaskReader`
-    data_path : `Union[str, Dict[str, str]]`
+    data_path : `Union[str, Dict[str, Union[str, Dict]]]`
         `{task: file}`, its JSON text (as `allennlp evaluate` passes it), or one file when the
-        model has a single task.
+        model has a single task. A file may be an object saying how to read it (a layout, reader
+        changes, a sample): see `MultiTaskReader`.
     batch_size : `Union[int, Dict[str, int]]`, optional (default = `16`)
         One size, or a size per task.
     sampler : `TaskSampler`, optional (default = `proportional`)
@@ -72,12 +73,11 @@ class MultiTaskDataLoader(DataLoader):
             )
         self.reader = reader
         self.paths = reader.task_paths(data_path)
-        for task_reader in reader.readers.values():
-            # This loader deals whole batches out to the distributed workers itself, from the
-            # same full schedule on each. Readers built inside a worker would also keep only
-            # their rank's share of each file, so each worker would see a quarter of the data
-            # (with 2 workers) and the workers' schedules, even their lengths, would differ.
-            task_reader.read_whole_files()
+        # This loader deals whole batches out to the distributed workers itself, from the same
+        # full schedule on each. Readers built inside a worker would also keep only their rank's
+        # share of each file, so each worker would see a quarter of the data (with 2 workers)
+        # and the workers' schedules, even their lengths, would differ.
+        reader.read_whole_files()
         if isinstance(batch_size, int):
             batch_size = {task: batch_size for task in self.paths}
         missing = set(self.paths) - set(batch_size)

@@ -3,7 +3,7 @@
 import json
 import logging
 from copy import deepcopy
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
@@ -14,7 +14,10 @@ from mtdnn_allennlp.tasks import TaskDefinition
 
 logger = logging.getLogger(__name__)
 
-DataPaths = Union[str, Mapping[str, str]]
+# A task's data file: its path, or an object that also says how to read it (`DATA_FILE_KEYS`).
+DataFile = Union[str, Mapping[str, Any]]
+DataPaths = Union[str, Mapping[str, DataFile]]
+DATA_FILE_KEYS = ("path", "layout", "reader", "sample", "sample_seed")
 
 
 @DatasetReader.register("mtdnn_multitask")
@@ -40,6 +43,14 @@ class MultiTaskReader(DatasetReader):
     sample_seed : `int`, optional (default = `0`)
     cache_directory : `str`, optional
         Cache every task's tokenised files here between runs (see `TaskReader`).
+
+    A data path names each task's file, `{task: file}`. A file is a path, or an object that says
+    how to read that one file (`allennlp evaluate` on a test file laid out differently, a sample
+    of a dev set):
+
+        {"path": "...", "layout": "gold_test"}          a layout the task declares (`layouts`)
+        {"path": "...", "reader": {"header": false}}    changes to the task's reader
+        {"path": "...", "sample": 200, "sample_seed": 1}   a seeded random subset
     """
 
     def __init__(
@@ -63,26 +74,47 @@ class MultiTaskReader(DatasetReader):
         if unknown:
             raise ConfigurationError(f"max_length_per_task names unknown tasks {sorted(unknown)}.")
         self.tasks = {task.name: task for task in tasks}
-        self.readers: Dict[str, TaskReader] = {}
-        for task in tasks:
-            reader = DatasetReader.from_params(
-                Params(deepcopy(task.reader)),
-                task=task,
-                encoder=encoder,
-                max_length=(max_length_per_task or {}).get(task.name, max_length),
-                skip_invalid=skip_invalid,
-                max_instances=max_instances_per_task,
-                sample_size=sample_per_task,
-                sample_seed=sample_seed,
-                cache_directory=cache_directory,
+        self._shared_settings = dict(
+            encoder=encoder,
+            skip_invalid=skip_invalid,
+            max_instances=max_instances_per_task,
+            sample_size=sample_per_task,
+            sample_seed=sample_seed,
+            cache_directory=cache_directory,
+        )
+        self._max_length = {
+            task.name: (max_length_per_task or {}).get(task.name, max_length) for task in tasks
+        }
+        self._whole_files = False
+        self.readers: Dict[str, TaskReader] = {
+            task.name: self._build_reader(task, task.reader) for task in tasks
+        }
+        # Readers for data files read another way than the task's reader, by their settings.
+        self._file_readers: Dict[Tuple[str, str], TaskReader] = {}
+
+    def _build_reader(self, task: TaskDefinition, layout: Dict[str, Any], **settings) -> TaskReader:
+        reader = DatasetReader.from_params(
+            Params(deepcopy(layout)),
+            task=task,
+            max_length=self._max_length[task.name],
+            **{**self._shared_settings, **settings},
+        )
+        if not isinstance(reader, TaskReader):
+            raise ConfigurationError(
+                f"Task '{task.name}': reader type '{layout.get('type')}' is not a task "
+                "reader of mtdnn_allennlp (mtdnn_delimited, glue_tsv, mtdnn_regex, "
+                "snli_parallel, conll_iob, jsonl, mtdnn_tsv, grouped_pairs_tsv, ...)."
             )
-            if not isinstance(reader, TaskReader):
-                raise ConfigurationError(
-                    f"Task '{task.name}': reader type '{task.reader.get('type')}' is not a task "
-                    "reader of mtdnn_allennlp (glue_tsv, snli_parallel, conll_iob, jsonl, "
-                    "mtdnn_tsv, grouped_pairs_tsv)."
-                )
-            self.readers[task.name] = reader
+        if self._whole_files:
+            reader.read_whole_files()
+        return reader
+
+    def read_whole_files(self) -> None:
+        """Every task reader, built now or later, reads whole files (see
+        `TaskReader.read_whole_files`): the multi-task loader deals batches to workers itself."""
+        self._whole_files = True
+        for reader in (*self.readers.values(), *self._file_readers.values()):
+            reader.read_whole_files()
 
     def reader_for(self, task: Optional[str], where: str = "") -> TaskReader:
         if task is None and len(self.readers) == 1:
@@ -98,23 +130,67 @@ class MultiTaskReader(DatasetReader):
             )
         return self.readers[task]
 
-    def task_paths(self, data_path: DataPaths) -> Dict[str, str]:
+    def task_paths(self, data_path: DataPaths) -> Dict[str, DataFile]:
         """A {task: file} mapping from a mapping, its JSON text, or one path for a single task."""
         if isinstance(data_path, str) and data_path.lstrip().startswith("{"):
             data_path = json.loads(data_path)
         if isinstance(data_path, Mapping):
             paths = dict(data_path)
-            for task in paths:
-                self.reader_for(task, where="data path: ")
+            for task, data_file in paths.items():
+                self.file_reader(task, data_file)  # checks the task and the file's settings
             return paths
         return {self.reader_for(None, where=f"data path '{data_path}': ").task.name: data_path}
 
-    def read_task(self, task: str, file_path: str) -> Iterable[Instance]:
-        return self.reader_for(task).read(file_path)
+    def file_reader(self, task: str, data_file: DataFile) -> Tuple[TaskReader, str]:
+        """The reader of one data file of a task, and the file's path."""
+        where = f"data path of task '{task}': "
+        reader = self.reader_for(task, where="data path: ")
+        if isinstance(data_file, str):
+            return reader, data_file
+        if not isinstance(data_file, Mapping) or "path" not in data_file:
+            raise ConfigurationError(
+                f"{where}{data_file!r} is neither a path nor an object with a 'path' key."
+            )
+        unknown = sorted(set(data_file) - set(DATA_FILE_KEYS))
+        if unknown:
+            raise ConfigurationError(
+                f"{where}unknown keys {unknown} in {dict(data_file)}; a data file object takes "
+                f"{list(DATA_FILE_KEYS)}."
+            )
+        settings = {key: value for key, value in data_file.items() if key != "path"}
+        if len(settings) == 0:
+            return reader, data_file["path"]
+        key = (task, json.dumps(settings, sort_keys=True))
+        if key not in self._file_readers:
+            self._file_readers[key] = self._variant(reader.task, settings, where)
+        return self._file_readers[key], data_file["path"]
+
+    def _variant(self, task: TaskDefinition, settings: Dict[str, Any], where: str) -> TaskReader:
+        layout = dict(task.reader)
+        if "layout" in settings:
+            name = settings["layout"]
+            if name not in task.layouts:
+                raise ConfigurationError(
+                    f"{where}task '{task.name}' declares no layout '{name}'. Its layouts: "
+                    f"{sorted(task.layouts)}; declare it under the task's layouts, or give "
+                    'the reader\'s changes inline: {"path": ..., "reader": {...}}.'
+                )
+            layout.update(task.layouts[name])
+        layout.update(settings.get("reader") or {})
+        sample: Dict[str, Any] = {}
+        if "sample" in settings:
+            sample["sample_size"] = settings["sample"]
+        if "sample_seed" in settings:
+            sample["sample_seed"] = settings["sample_seed"]
+        return self._build_reader(task, layout, **sample)
+
+    def read_task(self, task: str, data_file: DataFile) -> Iterable[Instance]:
+        reader, path = self.file_reader(task, data_file)
+        return reader.read(path)
 
     def _read(self, file_path: Any) -> Iterable[Instance]:
-        for task, path in self.task_paths(file_path).items():
-            yield from self.read_task(task, path)
+        for task, data_file in self.task_paths(file_path).items():
+            yield from self.read_task(task, data_file)
 
     def text_to_instance(self, task: Optional[str] = None, **inputs) -> Instance:  # type: ignore
         return self.reader_for(task).text_to_instance(**inputs)

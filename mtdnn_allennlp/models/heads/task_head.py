@@ -5,7 +5,7 @@ task definition passed in. It only maps vectors to outputs; the loss and metrics
 task definition, in the model.
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from allennlp.common import Registrable
@@ -83,32 +83,132 @@ class ClassificationHead(TaskHead):
 
 @TaskHead.register("regression")
 class RegressionHead(ClassificationHead):
-    """The classification head with a single output: the score, shaped (batch,)."""
+    """The classification head with a single output: the score, shaped (batch,). With the
+    task's `target_scale` `[low, high]`, the output layer predicts on [0, 1] and the score is
+    mapped back to `[low, high]` units (predictions, metrics and exports see real scores)."""
 
     def output_size(self) -> int:
         return 1
 
     def forward(self, encoded, mask, type_ids=None):
-        return super().forward(encoded, mask).squeeze(-1)
+        score = super().forward(encoded, mask).squeeze(-1)
+        if self.task.target_scale is not None:
+            low, high = self.task.target_scale
+            score = low + (high - low) * score
+        return score
 
 
 @TaskHead.register("sequence_labeling")
 class SequenceLabelingHead(TaskHead):
-    """Dropout and a linear layer on every token vector: (batch, pieces, n_class).
+    """Dropout and a linear layer on every token vector: (batch, pieces, n_class). Each word's
+    tag is read at its first word piece.
 
     # Parameters
 
     dropout : `float`, optional
         Defaults to the task definition's dropout.
+    constrained_decoding : `bool`, optional (default = `True`)
+        Decode the most probable tag sequence that the tag scheme allows (Viterbi over the
+        word-level tag probabilities, with allennlp's `allowed_transitions`), so that the output
+        is always valid: no `I-X` after `O` or after `B-Y`. Off: each word's most probable tag,
+        which can be invalid. Decoding only: training and the weights are the same either way.
+    tag_scheme : `str`, optional
+        `"BIO"` (IOB2), `"IOB1"`, `"BIOUL"` or `"BMES"` (allennlp's constraint types). By default
+        `"BIO"` when every label is `O`, `B-...` or `I-...`; labels of no known scheme are decoded
+        without constraints.
     """
 
-    def __init__(self, input_dim: int, task: TaskDefinition, dropout: Optional[float] = None):
+    def __init__(
+        self,
+        input_dim: int,
+        task: TaskDefinition,
+        dropout: Optional[float] = None,
+        constrained_decoding: bool = True,
+        tag_scheme: Optional[str] = None,
+    ):
         super().__init__(input_dim, task)
         self.dropout = torch.nn.Dropout(task.dropout if dropout is None else dropout)
         self.output = torch.nn.Linear(input_dim, task.n_class)
+        labels = list(task.labels or [])
+        self.tag_scheme = tag_scheme or infer_tag_scheme(labels)
+        self.transitions: Optional[TagTransitions] = None
+        if constrained_decoding and self.tag_scheme is not None:
+            self.transitions = TagTransitions.of(self.tag_scheme, labels)
 
     def forward(self, encoded, mask, type_ids=None):
         return self.output(self.dropout(encoded))
+
+    def word_tags(self, logits: torch.Tensor, metadata: List[Dict[str, Any]]) -> List[List[str]]:
+        """Each word's tag from `(batch, pieces, n_class)` logits. A word that truncation left
+        without a word piece (always at the end) is tagged `O`."""
+        labels = self.task.labels or []
+        logits = logits.detach().float().cpu()
+        tags = []
+        for row, each in enumerate(metadata):
+            starts = [start for start in each["word_starts"] if start >= 0]
+            scores = logits[row, starts].log_softmax(-1)
+            if self.transitions is not None and starts:
+                best = self.transitions.best_path(scores)
+            else:
+                best = scores.argmax(-1).tolist()
+            tags.append(
+                [labels[i] for i in best] + [OUTSIDE] * (len(each["word_starts"]) - len(starts))
+            )
+        return tags
+
+
+OUTSIDE = "O"  # the tag of a word that truncation left without a word piece
+
+
+def infer_tag_scheme(labels: List[str]) -> Optional[str]:
+    if (
+        labels
+        and "O" in labels
+        and all(label == "O" or label[:2] in ("B-", "I-") for label in labels)
+    ):
+        return "BIO"
+    return None
+
+
+class TagTransitions:
+    """The tag transitions a scheme allows, as additive scores (0 allowed, `FORBIDDEN` not),
+    and the best allowed path through per-word tag scores."""
+
+    FORBIDDEN = -1e4
+
+    def __init__(self, allowed: torch.Tensor, start: torch.Tensor, end: torch.Tensor) -> None:
+        self.allowed, self.start, self.end = allowed, start, end
+
+    @classmethod
+    def of(cls, scheme: str, labels: List[str]) -> "TagTransitions":
+        from allennlp.modules.conditional_random_field import allowed_transitions
+
+        count = len(labels)
+        pairs = allowed_transitions(scheme, dict(enumerate(labels)))
+        scores = torch.full((count + 2, count + 2), cls.FORBIDDEN)
+        for source, target in pairs:
+            scores[source, target] = 0.0
+        # allowed_transitions numbers START as `count` and END as `count + 1`.
+        return cls(scores[:count, :count], scores[count, :count], scores[:count, count + 1])
+
+    def best_path(self, scores: torch.Tensor) -> List[int]:
+        from allennlp.nn.util import viterbi_decode
+
+        path, _ = viterbi_decode(
+            scores,
+            self.allowed,
+            allowed_start_transitions=self.start,
+            allowed_end_transitions=self.end,
+        )
+        return path
+
+    def as_lists(self) -> Dict[str, List]:
+        """The matrices as JSON lists, for decoding outside PyTorch (the ONNX export)."""
+        return {
+            "allowed": self.allowed.tolist(),
+            "start": self.start.tolist(),
+            "end": self.end.tolist(),
+        }
 
 
 @TaskHead.register("ranking")
