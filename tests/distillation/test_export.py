@@ -71,6 +71,15 @@ def test_export_round_trip_matches_pytorch(encoder, tmp_path):
         np.testing.assert_allclose(actual, expected, atol=TOLERANCE, rtol=0)
     decoded = predictor.predict([{"task": "rte", **EXAMPLES["rte"][0]}])[0]
     assert decoded["label"] in ("entailment", "not_entailment")
+    # Tagging decodes the same constrained (valid BIO) tag sequences as the model.
+    assert "transitions" in labels["tasks"]["conll2003"]
+    instances = [data.text_to_instance(task="conll2003", **each) for each in EXAMPLES["conll2003"]]
+    batch = Batch(instances)
+    batch.index_instances(mtdnn.vocab)
+    with torch.no_grad():
+        readable = mtdnn.make_output_human_readable(mtdnn(**batch.as_tensor_dict()))
+    inputs = [{"task": "conll2003", **each} for each in EXAMPLES["conll2003"]]
+    assert [each["tags"] for each in predictor.predict(inputs)] == readable["tags"]
 
 
 @TaskHead.register("test_unexportable")
@@ -178,3 +187,18 @@ def test_span_export_cuts_the_readers_windows_and_answers_like_pytorch(encoder, 
         torch_answers = dict(zip(ids, readable["answer"], strict=True))
         decoded = predictor.predict([{"task": name, **example} for example in QA])
         assert {row["id"]: row["answer"] for row in decoded} == torch_answers
+
+
+def test_numpy_constrained_decoding_matches_the_head():
+    from mtdnn_allennlp.distillation.predict_onnx import _word_tags
+    from tests.models.test_tagging_and_regression_heads import TAGS, tagging_head
+
+    torch.manual_seed(0)
+    head = tagging_head()
+    transitions = json.loads(json.dumps(head.transitions.as_lists()))  # as labels.json holds it
+    for length in (1, 2, 5, 9):
+        for _ in range(10):
+            logits = torch.randn(1, length, len(TAGS)) * 3
+            (expected,) = head.word_tags(logits, [{"word_starts": list(range(length))}])
+            best = _word_tags(logits[0].double().numpy(), transitions)
+            assert [TAGS[i] for i in best] == expected
