@@ -59,6 +59,7 @@ def test_the_commands_run_as_written(tmp_path):
         ["allennlp", "evaluate"],
         ["allennlp", "predict"],
         ["allennlp", "predict"],
+        ["allennlp", "train"],
     ]
     for command in listed:
         # Only the output folder moves to a temporary directory; the rest is the page's text.
@@ -88,3 +89,15 @@ def test_the_commands_run_as_written(tmp_path):
     from_tsv = [json.loads(x) for x in (run / "test_predictions.jsonl").read_text().splitlines()]
     assert [p["id"] for p in from_tsv] == [f"test-{i}" for i in range(1, 7)]
     assert all(p["label"] in LABELS for p in from_tsv)
+
+    trec = json.loads((runs / "trec" / "metrics.json").read_text())
+    assert 0.0 <= trec["best_validation_trec_accuracy"] <= 1.0
+
+
+def test_the_trec_section_shows_the_library_declaration():
+    shown = blocks("jsonnet")[1]
+    library = (ROOT / "training_config" / "tasks.libsonnet").read_text()
+    assert shown.strip() in library
+    sample = blocks("text")[0].strip().splitlines()
+    trec = (ROOT / "fixtures" / "data" / "trec" / "train_5500.label").read_text("latin-1")
+    assert sample == trec.splitlines()[: len(sample)]
