@@ -7,6 +7,8 @@ from typing import Any, Dict, Optional
 
 from huggingface_hub import ModelCard, ModelCardData
 
+from mtdnn_allennlp.common.run_metrics import prefixed_values
+
 
 def card_values_from_run(archive_file: str, config: Dict[str, Any], task_name: str) -> Dict:
     """What the card reports about a run: its archive, the task's data paths from the config
@@ -38,11 +40,7 @@ def task_metrics(metrics: Dict[str, Any], task_name: str) -> Dict[str, float]:
     or the last epoch's when the run kept no best."""
     found: Dict[str, float] = {}
     for prefix in (f"validation_{task_name}_", f"best_validation_{task_name}_"):
-        found.update(
-            (key[len(prefix) :], value)
-            for key, value in metrics.items()
-            if key.startswith(prefix) and isinstance(value, (int, float))
-        )
+        found.update(prefixed_values(metrics, prefix))
     return found
 
 

@@ -23,6 +23,8 @@ import numpy as np  # noqa: E402
 from allennlp.common.checks import ConfigurationError  # noqa: E402
 from allennlp.common.tqdm import Tqdm  # noqa: E402
 
+from mtdnn_allennlp.common.run_metrics import prefixed_values  # noqa: E402
+
 logger = logging.getLogger(__name__)
 
 EPOCH_FILE = re.compile(r"metrics_epoch_(\d+)\.json$")
@@ -225,10 +227,9 @@ def _summary_table(run: Path, tasks: List[str]) -> str:
         return "The run has no metrics.json (not finished): curves only.\n"
     metrics = json.loads(metrics_file.read_text())
     rows = [
-        f"| {task} | {key[len(f'best_validation_{task}_'):]} | {value:.4f} |"
+        f"| {task} | {name} | {value:.4f} |"
         for task in tasks
-        for key, value in sorted(metrics.items())
-        if key.startswith(f"best_validation_{task}_") and isinstance(value, (int, float))
+        for name, value in sorted(prefixed_values(metrics, f"best_validation_{task}_").items())
     ]
     epoch = metrics.get("best_epoch")
     header = (

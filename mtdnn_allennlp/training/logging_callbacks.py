@@ -13,6 +13,8 @@ from typing import Any, Dict, List
 
 from allennlp.training.callbacks import ConsoleLoggerCallback, TensorBoardCallback, TrainerCallback
 
+from mtdnn_allennlp.common.run_metrics import prefixed_values
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,11 +52,7 @@ def epoch_summary(tasks: List[str], metrics: Dict[str, Any], epoch: int) -> List
 
 
 def _task_values(metrics: Dict[str, Any], prefix: str) -> Dict[str, float]:
-    values = {
-        key[len(prefix) :]: value
-        for key, value in metrics.items()
-        if key.startswith(prefix) and isinstance(value, (int, float))
-    }
+    values = prefixed_values(metrics, prefix)
     # The loss first, the task's metrics after it in name order.
     return dict(sorted(values.items(), key=lambda item: (item[0] != "loss", item[0])))
 
