@@ -2,6 +2,7 @@
 
 import datasets
 import pytest
+from allennlp.common.checks import ConfigurationError
 from allennlp.data.fields import LabelField
 
 from mtdnn_allennlp.common.errors import DataError
@@ -108,6 +109,11 @@ def test_a_bad_row_names_the_row(tmp_path):
     datasets.Dataset.from_dict(rows, features=RTE_FEATURES).save_to_disk(str(folder))
     with pytest.raises(DataError, match=rf"{folder}:2, task 'rte', field 'premise'"):
         list(_reader(field_map=RTE_FIELDS).read(str(folder)))
+
+
+def test_data_formats_with_readers_of_their_own_are_refused():
+    with pytest.raises(ConfigurationError, match="not 'question_and_context'.*squad_json"):
+        _reader("squad_v1")
 
 
 def test_tags_as_a_sequence_of_class_labels(tmp_path):

@@ -10,6 +10,7 @@ A `DatasetDict` folder holds one sub-folder per split, so a config names a split
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional
 
+from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.errors import DataError
@@ -24,6 +25,15 @@ from mtdnn_allennlp.data.dataset_readers.task_reader import (
 # File suffixes read through `load_dataset`, and the builder that reads each.
 FILE_BUILDERS = {".parquet": "parquet", ".arrow": "arrow", ".json": "json", ".jsonl": "json"}
 UNLABELLED = -1  # what GLUE's test splits in `datasets` hold as their ClassLabel
+# The data formats whose rows TaskReader turns into instances itself. Extractive QA (windows
+# over a context) and masked LM have readers of their own (squad_json, masked_lm_text).
+DATA_FORMATS = (
+    "premise_only",
+    "premise_and_one_hypothesis",
+    "sequence",
+    "premise_and_multi_hypothesis",
+    "multiple_choice",
+)
 
 
 @DatasetReader.register("mtdnn_hf_dataset")
@@ -48,6 +58,12 @@ class HfDatasetReader(TaskReader):
         self, split: str = "train", field_map: Optional[Dict[str, str]] = None, **kwargs
     ) -> None:
         super().__init__(**kwargs)
+        if self.task.data_format not in DATA_FORMATS:
+            raise ConfigurationError(
+                f"Task '{self.task.name}': the mtdnn_hf_dataset layout reads the data formats "
+                f"{list(DATA_FORMATS)}, not '{self.task.data_format}'. Save the data in the "
+                "layout of that task type's own reader (e.g. squad_json for SQuAD)."
+            )
         self.split = split
         self.field_map = field_map or {}
 
