@@ -165,6 +165,9 @@ class TaskMetrics:
         if full and source.gold:
             for name in self.names:
                 values[name] = METRICS[name](source)
+            for name in self.names:
+                if name in BREAKDOWNS:
+                    values.update(BREAKDOWNS[name](source))
         return values
 
 
@@ -221,16 +224,21 @@ def squad_answers(windows: List[Window]) -> Dict[Any, str]:
     return answers
 
 
-def _squad_score(m: "TaskMetrics", score: Callable[[str, str], float]) -> float:
+def _squad_scores(m: "TaskMetrics", score: Callable[[str, str], float]) -> Dict[Any, float]:
+    """Each question's score: the best over its gold answers."""
     answers = squad_answers(m.predictions)
     gold = {qid: texts for qid, texts in m.gold}
     # The official script takes the best score over a question's gold answers. As in its v2.0
     # version, gold answers that normalise to nothing (e.g. "the") are dropped first, and a
     # question left with none (unanswerable) has the empty answer as its only gold.
-    values = [
-        max(score(answers[qid], text) for text in (_scored_gold(texts) or [""]))
+    return {
+        qid: max(score(answers[qid], text) for text in (_scored_gold(texts) or [""]))
         for qid, texts in gold.items()
-    ]
+    }
+
+
+def _squad_score(m: "TaskMetrics", score: Callable[[str, str], float]) -> float:
+    values = list(_squad_scores(m, score).values())
     return float(numpy.mean(values)) if values else 0.0
 
 
@@ -246,3 +254,34 @@ def _squad_em(m: "TaskMetrics") -> float:
 @metric("squad_f1")
 def _squad_f1(m: "TaskMetrics") -> float:
     return _squad_score(m, squad_f1)
+
+
+def _squad_breakdown(name: str, score: Callable[[str, str], float]):
+    """SQuAD v2.0's official breakdown of a score: over the questions with an answer (HasAns)
+    and those without (NoAns), with their counts, each part only when it has questions, as the
+    v2.0 script reports them. Only for a v2.0 model (its windows carry a no-answer score); the
+    v1.1 script has no breakdown. A question has an answer when its gold answer list is not
+    empty (the script's test)."""
+
+    def breakdown(m: "TaskMetrics") -> Dict[str, float]:
+        if all(window[3] is None for window in m.predictions):
+            return {}
+        scores = _squad_scores(m, score)
+        has_answer = {qid: bool(texts) for qid, texts in m.gold}
+        values: Dict[str, float] = {}
+        for part, wanted in (("has_ans", True), ("no_ans", False)):
+            chosen = [scores[qid] for qid, answered in has_answer.items() if answered == wanted]
+            if chosen:
+                values[f"squad_{part}_{name}"] = float(numpy.mean(chosen))
+                values[f"squad_{part}_total"] = float(len(chosen))
+        return values
+
+    return breakdown
+
+
+# Values reported next to a metric (in the metrics and logs) without counting in the task's
+# average score: the metric's breakdown.
+BREAKDOWNS: Dict[str, Callable[["TaskMetrics"], Dict[str, float]]] = {
+    "squad_em": _squad_breakdown("em", squad_exact_match),
+    "squad_f1": _squad_breakdown("f1", squad_f1),
+}

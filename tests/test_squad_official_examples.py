@@ -41,6 +41,23 @@ def score(
     return {"exact_match": 100 * values["squad_em"], "f1": 100 * values["squad_f1"]}
 
 
+def breakdown(predictions, gold, no_answer) -> Dict[str, float]:
+    """The v2.0 script's HasAns/NoAns keys, from TaskMetrics (percentages, counts)."""
+    metrics = TaskMetrics(["squad_em", "squad_f1"], n_class=1)
+    for qid, text in predictions.items():
+        metrics.add([(qid, 1.0, text, 2.0 if no_answer[qid] else 0.0)], [(qid, gold[qid])])
+    values = metrics.compute()
+    names = {"em": "exact", "f1": "f1", "total": "total"}
+    found = {}
+    for part, official in (("has_ans", "HasAns"), ("no_ans", "NoAns")):
+        for ours, theirs in names.items():
+            key = f"squad_{part}_{ours}"
+            if key in values:
+                scale = 1 if ours == "total" else 100
+                found[f"{official}_{theirs}"] = scale * values[key]
+    return found
+
+
 # --- the `squad` (v1.1) metric card --------------------------------------------------------------
 
 
@@ -91,6 +108,11 @@ def test_squad_v2_metric_card_examples(predictions, exact, f1):
     assert score(predictions, CARD_GOLD, no_answer=kept) == pytest.approx(
         {"exact_match": exact, "f1": f1}
     )
+    # Every card question has an answer: the v2.0 script reports HasAns (equal to the total)
+    # and no NoAns part.
+    assert breakdown(predictions, CARD_GOLD, kept) == pytest.approx(
+        {"HasAns_exact": exact, "HasAns_f1": f1, "HasAns_total": len(predictions)}
+    )
 
 
 # --- v2.0 no-answer cases, by the v2.0 script's definitions ---------------------------------------
@@ -131,6 +153,37 @@ def test_squad_v2_corpus_mixes_answerable_and_unanswerable_questions():
     no_answer = {"a": False, "b": False, "c": True, "d": False}
     result = score(spans, gold, no_answer=no_answer)
     assert result == pytest.approx({"exact_match": 50.0, "f1": 100 * (2 + 2 / 3) / 4})
+    # The v2.0 script's breakdown: HasAns over a and b, NoAns over c and d.
+    assert breakdown(spans, gold, no_answer) == pytest.approx(
+        {
+            "HasAns_exact": 50.0,
+            "HasAns_f1": 100 * (1 + 2 / 3) / 2,
+            "HasAns_total": 2,
+            "NoAns_exact": 50.0,
+            "NoAns_f1": 50.0,
+            "NoAns_total": 2,
+        }
+    )
+
+
+def test_a_v1_model_gets_no_breakdown():
+    metrics = TaskMetrics(["squad_em", "squad_f1"], n_class=1)
+    metrics.add([("q", 1.0, "1976", None)], [("q", ["1976"])])
+    assert set(metrics.compute()) == {"squad_em", "squad_f1"}
+
+
+def test_the_breakdown_does_not_count_in_the_task_average():
+    from mtdnn_allennlp.models.multitask_model import MultiTaskModel
+
+    metrics = TaskMetrics(["squad_em", "squad_f1"], n_class=1)
+    metrics.add([("a", 1.0, "1976", 0.0), ("c", 1.0, "x", 2.0)], [("a", ["1976"]), ("c", [])])
+    model = MultiTaskModel.__new__(MultiTaskModel)
+    model.metrics, model.training_monitors = {"squad_v2": metrics}, {}
+    values = model.get_metrics(reset=True)
+    assert values["squad_v2_squad_has_ans_em"] == 1.0 and values["squad_v2_squad_no_ans_em"] == 1.0
+    assert values["average"] == pytest.approx(
+        (values["squad_v2_squad_em"] + values["squad_v2_squad_f1"]) / 2
+    )
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,13 @@ local has(object, key) = std.objectHasAll(object, key);
         type: 'linear_with_warmup_fraction',
         warmup_fraction: warmup_fraction,
       },
-      callbacks: [{ type: 'tensorboard' }] + callbacks,
+      // allennlp's default console logger dumps the first batch's tensors; this one does not,
+      // and adds one line per task per epoch. TensorBoard also gets the learning rate.
+      enable_default_callbacks: false,
+      callbacks: [
+        { type: 'mtdnn_console_logger' },
+        { type: 'mtdnn_tensorboard' },
+      ] + callbacks,
     } + trainer_extra,
   },
 }

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Tuple
 
 from allennlp.commands.subcommand import Subcommand
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.tqdm import Tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,10 @@ def write_submission(
             path = resolve_data_file(str(glue / test_file), task)
             instances = list(task_reader.read(str(path)))
             rows = []
-            for start in range(0, len(instances), batch_size):
+            batches = Tqdm.tqdm(
+                range(0, len(instances), batch_size), desc=f"{name}: predicting", unit=" batches"
+            )
+            for start in batches:
                 for prediction in model.forward_on_instances(instances[start : start + batch_size]):
                     if task_type == "regression":
                         low, high = STSB_RANGE

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.tqdm import Tqdm
 
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
 from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
@@ -89,6 +90,7 @@ def export_model(model, reader, folder: str) -> Path:
     check_exportable(model)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
+    progress = Tqdm.tqdm(total=3, desc="export-onnx: graph, tokenizer, labels")
     model.eval()
     wrapper = AllHeads(model).eval()
     inputs = example_inputs()
@@ -109,9 +111,11 @@ def export_model(model, reader, folder: str) -> Path:
             opset_version=OPSET,
             dynamo=False,
         )
+    progress.update()
     any_reader = next(iter(reader.readers.values()))
     tokenizer = any_reader.pieces.tokenizer
     tokenizer.save_pretrained(str(out / "tokenizer"))
+    progress.update()
     meta = {
         "max_length": any_reader.max_length,
         "pad_token_id": any_reader.pieces.pad_token_id,
@@ -132,6 +136,8 @@ def export_model(model, reader, folder: str) -> Path:
     }
     (out / "labels.json").write_text(json.dumps(meta, indent=2))
     shutil.copy(Path(__file__).with_name("predict_onnx.py"), out / "predict_onnx.py")
+    progress.update()
+    progress.close()
     logger.info("exported %s to %s", sorted(model.tasks), out)
     return out
 

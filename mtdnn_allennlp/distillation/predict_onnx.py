@@ -27,6 +27,14 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tokenizers import Tokenizer
 
+try:  # a progress bar when tqdm is there; the predictor itself does not need it
+    from tqdm import tqdm as progress_bar
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def progress_bar(iterable, **kwargs):
+        return iterable
+
+
 # The score a ranking example's missing candidates get when examples with different numbers of
 # candidates share a batch (the PyTorch model's value): no probability after the softmax.
 MASKED_SCORE = -1e4
@@ -211,7 +219,9 @@ class OnnxPredictor:
             by_task.setdefault(self._task(example), []).append(position)
         results: List[Dict[str, Any]] = [{} for _ in examples]
         for task, positions in by_task.items():
-            for start in range(0, len(positions), batch_size):
+            starts = range(0, len(positions), batch_size)
+            desc = f"{task}: {len(positions)} examples"
+            for start in progress_bar(starts, desc=desc, unit=" batches", file=sys.stderr):
                 chunk = positions[start : start + batch_size]
                 if self.tasks[task]["task_type"] == "span_extraction":
                     answers = self._span_answers(task, [examples[i] for i in chunk])

@@ -36,6 +36,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.tqdm import Tqdm
 
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.losses import MASKED_SCORE
@@ -193,7 +194,12 @@ def teacher_records(
         check_distillable(task)
         instances = list(reader.read_task(task_name, path))
         windows: Dict[Key, List[Record]] = {}  # extractive QA: the windows of each question
-        for start in range(0, len(instances), batch_size):
+        progress = Tqdm.tqdm(
+            range(0, len(instances), batch_size),
+            desc=f"soft targets {task_name}: {len(instances)} instances",
+            unit=" batches",
+        )
+        for start in progress:
             chunk = instances[start : start + batch_size]
             batch = Batch(chunk)
             batch.index_instances(model.vocab)
@@ -249,7 +255,7 @@ def average_records(teachers: List[Dict[Key, Record]], names: List[str]) -> Dict
                 fix="run every teacher of an ensemble on the same data files",
             )
     averaged: Dict[Key, Record] = {}
-    for key, record in first.items():
+    for key, record in Tqdm.tqdm(first.items(), desc="averaging teachers", unit=" examples"):
         rows = [records[key] for records in teachers]
         merged: Record = {"task": record["task"], "id": record["id"]}
         if "score" in record:
@@ -277,7 +283,7 @@ def merge_records(parts: List[Dict[Key, Record]], names: List[str]) -> Dict[Key,
     merged: Dict[Key, Record] = {}
     owner: Dict[Key, str] = {}
     for name, records in zip(names, parts, strict=True):
-        for key, record in records.items():
+        for key, record in Tqdm.tqdm(records.items(), desc=f"merging {name}", unit=" examples"):
             if key in merged:
                 raise DataError(
                     f"example id '{key[1]}' has soft targets in both {owner[key]} and {name}.",

@@ -18,6 +18,7 @@ from typing import Dict, Iterator, List, Optional, Union
 
 import torch
 from allennlp.common.checks import ConfigurationError
+from allennlp.common.tqdm import Tqdm
 from allennlp.data import Instance, Vocabulary
 from allennlp.data.data_loaders.data_collator import DefaultDataCollator
 from allennlp.data.data_loaders.data_loader import DataLoader, TensorDict
@@ -107,7 +108,12 @@ class MultiTaskDataLoader(DataLoader):
         if self._instances is None:
             self._instances = {}
             for task, path in self.paths.items():
-                instances = list(self.reader.read_task(task, path))
+                progress = Tqdm.tqdm(
+                    self.reader.read_task(task, path),
+                    desc=f"task {task}: reading and tokenising",
+                    unit=" instances",
+                )
+                instances = list(progress)
                 if not instances:
                     raise ConfigurationError(f"Task '{task}': no examples in {path}.")
                 if self._vocab is not None:

@@ -1,3 +1,4 @@
+from mtdnn_allennlp.data.dataset_readers.hf_datasets import HfDatasetReader
 from mtdnn_allennlp.data.dataset_readers.layouts import (
     ConllIobReader,
     GlueTsvReader,
@@ -18,6 +19,7 @@ __all__ = [
     "ConllIobReader",
     "GlueTsvReader",
     "GroupedPairsTsvReader",
+    "HfDatasetReader",
     "MtdnnTsvReader",
     "JsonlReader",
     "MaskedLmTextReader",

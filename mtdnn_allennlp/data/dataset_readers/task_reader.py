@@ -193,8 +193,12 @@ class TaskReader(DatasetReader):
             return super().shard_iterable(iterable)
         return itertools.islice(iterable, self.max_instances)
 
+    def resolve_path(self, file_path: str) -> Path:
+        """The data path as read: a file by default (a layout may read folders)."""
+        return resolve_data_file(file_path, self.task.name)
+
     def _read(self, file_path: str) -> Iterable[Instance]:
-        path = resolve_data_file(file_path, self.task.name)
+        path = self.resolve_path(file_path)
         self.truncated = self.skipped = self.read_count = 0
         if self.cache_directory is not None:
             yield from self._read_cached(path)

@@ -1,0 +1,1 @@
+"""Exports to the Hugging Face ecosystem: transformers folders with model cards."""

@@ -1,0 +1,1 @@
+"""Run reports: training curves and dev-set pictures of a finished run."""
