@@ -1,8 +1,8 @@
 """One reader for all the tasks of an experiment, built from their task definitions."""
 
 import json
-import os
 import logging
+import os
 from copy import deepcopy
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
