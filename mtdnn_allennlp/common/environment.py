@@ -13,6 +13,8 @@ from typing import Dict
 
 import allennlp.common.params as allennlp_params
 
+from mtdnn_allennlp.training.device import choose_device
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_ROOT = PROJECT_ROOT / "fixtures"
 
@@ -39,6 +41,12 @@ DEFAULTS: Dict[str, str] = {
     # ("": unset, the config says so) and the task to refine.
     "MTDNN_INIT_ARCHIVE": "",
     "MTDNN_REFINE_TASK": "rte",
+    # auto (the GPU when torch sees one, else the CPU), cpu, a CUDA index, or a list of indices
+    # for distributed training (mtdnn_allennlp/training/device.py).
+    "MTDNN_DEVICE": "auto",
+    # fp32, fp16 (allennlp's use_amp with its GradScaler; CUDA only) or bf16 (the encoder under
+    # bfloat16 autocast, CPU or GPU). See docs/gpu.md.
+    "MTDNN_PRECISION": "fp32",
 }
 
 _original_environment_variables = allennlp_params._environment_variables
@@ -47,6 +55,10 @@ _original_environment_variables = allennlp_params._environment_variables
 def environment_with_defaults() -> Dict[str, str]:
     variables = dict(DEFAULTS)
     variables.update(_original_environment_variables())
+    # Jsonnet cannot ask torch for a GPU: the choice MTDNN_DEVICE makes is passed in derived.
+    choice = choose_device(variables["MTDNN_DEVICE"])
+    variables["MTDNN_DEVICE_CHOICE"] = choice.external_variable
+    variables["MTDNN_DEVICE_REASON"] = choice.reason
     return variables
 
 
