@@ -16,7 +16,8 @@ SUPPORTED = [
     ("transformers", (4, 40), (5, 0), "transformers==4.57.6"),
     ("allennlp", (2, 10, 1), (2, 10, 2), "--no-deps allennlp==2.10.1"),
 ]
-PYTHON = ((3, 9), "Python 3.9 or newer (3.11 is tested)")
+# zip(strict=True) throughout the package needs 3.10; ruff checks the code against py310.
+PYTHON = ((3, 10), "Python 3.10 or newer (3.11 is tested)")
 
 
 class UnsupportedStackError(ImportError):
