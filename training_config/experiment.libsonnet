@@ -118,7 +118,7 @@ local has(object, key) = std.objectHasAll(object, key);
         parameter_groups: [[['bias', 'LayerNorm\\.weight'], { weight_decay: 0 }]],
       },
       learning_rate_scheduler: {
-        type: 'linear_with_warmup_fraction',
+        type: 'mtdnn_linear_with_warmup_fraction',
         warmup_fraction: warmup_fraction,
       },
       callbacks: [

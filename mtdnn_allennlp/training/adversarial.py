@@ -25,6 +25,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.training.callbacks.callback import TrainerCallback
 
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.common.running_mean import RunningMean
 from mtdnn_allennlp.losses import TaskLoss
 
@@ -181,7 +182,7 @@ def amp_autocast(trainer, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=torch.float16)
 
 
-@TrainerCallback.register("adversarial_training")
+@register(TrainerCallback, "mtdnn_adversarial_training", deprecated_name="adversarial_training")
 class AdversarialTrainingCallback(TrainerCallback):
     """SMART adversarial regularisation for every task of an `mtdnn` model (see module doc).
 
@@ -253,7 +254,7 @@ class AdversarialTrainingCallback(TrainerCallback):
             problems.append(f"adv_norm_level must be one of {list(LEVELS)}, got {adv_norm_level!r}")
         if problems:
             raise ConfigurationError(
-                "trainer.callbacks 'adversarial_training': "
+                "trainer.callbacks 'mtdnn_adversarial_training': "
                 + "; ".join(problems)
                 + ". Fix these keys in the callback's entry of the config."
             )
@@ -287,7 +288,7 @@ class AdversarialTrainingCallback(TrainerCallback):
         tasks = getattr(model, "tasks", None)
         if not isinstance(tasks, dict) or not hasattr(model, "perturbed_logits"):
             raise ConfigurationError(
-                "The 'adversarial_training' callback needs the 'mtdnn' model "
+                "The 'mtdnn_adversarial_training' callback needs the 'mtdnn' model "
                 f"(got {type(model).__name__})."
             )
         divergences = {}
@@ -432,13 +433,13 @@ class AdversarialTrainingCallback(TrainerCallback):
     def on_backward(self, trainer, batch_outputs, backward_called: bool, **kwargs) -> bool:
         if backward_called:
             raise ConfigurationError(
-                "Another callback already ran the backward pass; 'adversarial_training' must "
+                "Another callback already ran the backward pass; 'mtdnn_adversarial_training' must "
                 "run it (remove the other backward callback)."
             )
         inputs = batch_outputs.get("adversarial_inputs")
         if inputs is None:
             raise ConfigurationError(
-                "The model returned no 'adversarial_inputs'; 'adversarial_training' needs the "
+                "The model returned no 'adversarial_inputs'; 'mtdnn_adversarial_training' needs the "
                 "'mtdnn' model."
             )
         model = trainer.model

@@ -12,6 +12,7 @@ from typing import Dict, Iterable, List, Optional, Union
 from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import (
     INPUT_FIELDS,
     OPTIONAL_INPUT_FIELDS,
@@ -23,7 +24,7 @@ Column = Union[str, int]
 OPTIONAL_FIELDS = ("id", "label")
 
 
-@DatasetReader.register("glue_tsv")
+@register(DatasetReader, "mtdnn_glue_tsv", deprecated_name="glue_tsv")
 class GlueTsvReader(TaskReader):
     """A tab-separated file, read without quote handling (GLUE's texts contain bare quotes).
 
@@ -139,7 +140,7 @@ def _chain(first: List, rest: Iterable) -> Iterable:
     yield from rest
 
 
-@DatasetReader.register("snli_parallel")
+@register(DatasetReader, "mtdnn_snli_parallel", deprecated_name="snli_parallel")
 class SnliParallelReader(TaskReader):
     """SNLI as three parallel files: `s1.<split>` premises, `s2.<split>` hypotheses and
     `labels.<split>`. The data path names the `s1.<split>` file."""
@@ -199,7 +200,7 @@ class SnliParallelReader(TaskReader):
                 handle.close()
 
 
-@DatasetReader.register("conll_iob")
+@register(DatasetReader, "mtdnn_conll_iob", deprecated_name="conll_iob")
 class ConllIobReader(TaskReader):
     """One token per line with its tag in a column, sentences separated by blank lines.
 
@@ -247,7 +248,7 @@ class ConllIobReader(TaskReader):
             yield RawExample(start, {"words": words, "tags": tags, "id": start})
 
 
-@DatasetReader.register("jsonl")
+@register(DatasetReader, "mtdnn_jsonl", deprecated_name="jsonl")
 class JsonlReader(TaskReader):
     """One JSON object per line with the task's fields: `premise` (and `hypothesis`) or
     `words`, plus `label` or `tags`, and an optional `id`. Multiple choice reads `context`
