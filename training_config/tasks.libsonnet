@@ -1,7 +1,8 @@
 // The task library: each task declared once, with MT-DNN's task-definition keys.
 // Readers, heads, losses, metrics and the predictor all read these declarations.
 // Data paths are built from MTDNN_DATA (default: the fixtures; real data: ../shared/data).
-local data = std.extVar('MTDNN_DATA');
+local data = if std.extVar('MTDNN_DATA') != '' then std.extVar('MTDNN_DATA') else error
+  'MTDNN_DATA is not set: set it to the folder holding glue/, nli/, ner/ (e.g. ../shared/data)';
 
 local glue_pair(folder, first, second, extra={}) = {
   type: 'mtdnn_glue_tsv',

@@ -13,6 +13,7 @@ from typing import Dict
 
 import allennlp.common.params as allennlp_params
 
+from mtdnn_allennlp.common import configs
 from mtdnn_allennlp.training.device import choose_device
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +21,9 @@ FIXTURES_ROOT = PROJECT_ROOT / "fixtures"
 
 DEFAULTS: Dict[str, str] = {
     # Root of the data folders (glue/, nli/, ner/). Point it at ../shared/data for real runs.
-    "MTDNN_DATA": str(FIXTURES_ROOT / "data"),
+    # Unset in a source checkout: its fixtures. An installed wheel has no data: unset, the task
+    # library stops with a message naming MTDNN_DATA (training_config/tasks.libsonnet).
+    "MTDNN_DATA": str(FIXTURES_ROOT / "data") if (FIXTURES_ROOT / "data").is_dir() else "",
     # An encoder name (see mtdnn_allennlp/common/encoders.py) or a local transformers folder.
     "MTDNN_ENCODER": "all-MiniLM-L6-v2",
     # "1": cap every task at a few instances and train one epoch, to check a config end to end.
@@ -73,3 +76,4 @@ def setting(name: str) -> str:
 
 
 install_defaults()
+configs.install()

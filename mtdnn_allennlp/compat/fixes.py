@@ -458,9 +458,10 @@ def stand_in_for_removed_hub_classes(module: types.ModuleType) -> None:
 def _tokenizers_lack_encode_plus() -> bool:
     from transformers import PreTrainedTokenizerBase
 
-    return not hasattr(PreTrainedTokenizerBase, "encode_plus") or getattr(
-        PreTrainedTokenizerBase.encode_plus, "__module__", None
-    ) == __name__
+    return (
+        not hasattr(PreTrainedTokenizerBase, "encode_plus")
+        or getattr(PreTrainedTokenizerBase.encode_plus, "__module__", None) == __name__
+    )
 
 
 def _encode_plus(self, text, text_pair=None, **kwargs):

@@ -439,8 +439,8 @@ class AdversarialTrainingCallback(TrainerCallback):
         inputs = batch_outputs.get("adversarial_inputs")
         if inputs is None:
             raise ConfigurationError(
-                "The model returned no 'adversarial_inputs'; 'mtdnn_adversarial_training' needs the "
-                "'mtdnn' model."
+                "The model returned no 'adversarial_inputs'; 'mtdnn_adversarial_training' needs "
+                "the 'mtdnn' model."
             )
         model = trainer.model
         name = inputs["task"]
