@@ -20,12 +20,28 @@ IMAGE='torch|torchvision|triton|nvidia-.*|sympy|mpmath|networkx|jinja2|markupsaf
 IMAGE+='|transformers|tokenizers|huggingface[-_]hub|safetensors|hf-xet'
 mkdir -p "$OUT"
 carried=$(mktemp)
-trap 'rm -f "$carried"' EXIT
+built=$(mktemp -d)
+trap 'rm -rf "$carried" "$built"' EXIT
 grep -viE "^($IMAGE)==" requirements/lock.txt | grep -viE '^(pip|mtdnn[-_]allennlp)==' > "$carried"
 
-"$PIP" download --disable-pip-version-check --no-deps --dest "$OUT" --only-binary=:all: \
-  --python-version "$PY" --implementation cp --platform manylinux_2_28_x86_64 \
-  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 --platform any \
-  -r "$carried"
+# One requirement at a time: a binary wheel for the GPU's Python when there is one; otherwise
+# (fairscale, a few others publish sdists only) a wheel built here, which must come out pure
+# Python (py3-none-any) to be usable there.
+while read -r requirement; do
+  if ! "$PIP" download -q --disable-pip-version-check --no-deps --dest "$OUT" \
+      --only-binary=:all: --python-version "$PY" --implementation cp \
+      --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 --platform any "$requirement" 2>/dev/null; then
+    "$PIP" wheel -q --disable-pip-version-check --no-deps --wheel-dir "$built" "$requirement"
+  fi
+done < "$carried"
+for wheel in "$built"/*.whl; do
+  [ -e "$wheel" ] || continue
+  case "$wheel" in
+    *-py3-none-any.whl | *-py2.py3-none-any.whl) mv "$wheel" "$OUT"/ ;;
+    *) echo "prepare_gpu_wheels: $(basename "$wheel") is not pure Python; no $PY wheel" >&2
+       exit 1 ;;
+  esac
+done
 "$PIP" wheel --disable-pip-version-check --no-deps --no-build-isolation --wheel-dir "$OUT" .
 echo "prepare_gpu_wheels: $(ls "$OUT" | wc -l) wheels in $OUT; copy it with the checkout"
