@@ -38,7 +38,7 @@ local has(object, key) = std.objectHasAll(object, key);
 {
   env: env,
 
-  // The encoder settings MTDNN_PRECISION adds to any transformer encoder (students included).
+  // The encoder settings MTDNN_PRECISION adds to any shared encoder (students included).
   precision_encoder:: if env.precision == 'bf16' then { autocast_dtype: 'bfloat16' } else {},
 
   // tasks: the tasks to train together. eval_tasks: those validated each epoch (default: every
