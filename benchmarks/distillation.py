@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import_module_and_submodules("mtdnn_allennlp")
 
+from benchmarks import common  # noqa: E402
 from mtdnn_allennlp.common.environment import setting  # noqa: E402
 from mtdnn_allennlp.data.dataset_readers import MultiTaskReader  # noqa: E402
 from mtdnn_allennlp.distillation.export import export_model  # noqa: E402
@@ -197,6 +198,7 @@ def batches(reader: MultiTaskReader, task: str, path: str, size: int, count: int
 
 
 def time_torch(model: Model, tensors: List[Dict]) -> List[float]:
+    tensors = common.on_benchmark_device(model, tensors)
     seconds = []
     with torch.no_grad():
         for batch in tensors:

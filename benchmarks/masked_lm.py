@@ -68,6 +68,7 @@ def main() -> None:
     batches = rte_batches(2 if args.quick else 6)
     task = TaskDefinition(name="mlm", task_type="masked_lm", data_format="text", reader={})
     model = MultiTaskModel(Vocabulary(), TransformerEncoder(ENCODER), [task])
+    batches = common.on_benchmark_device(model, batches)
     model.train()
     masked_only = model._predicts_masked_pieces_only
 

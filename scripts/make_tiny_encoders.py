@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List
 
 import torch
+import transformers
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 from tokenizers.trainers import BpeTrainer, UnigramTrainer
 from transformers import (
@@ -84,10 +85,18 @@ def _save_bpe_files(tokenizer: Tokenizer, output: Path) -> Dict[str, str]:
     return {"vocab_file": vocab, "merges_file": merges}
 
 
+def _file_arguments(**files: str) -> Dict[str, str]:
+    """The tokenizer classes' file arguments: `vocab_file`, `merges_file` in transformers 4,
+    `vocab`, `merges` (a path or the contents) in transformers 5."""
+    if int(transformers.__version__.split(".")[0]) >= 5:
+        return {name[: -len("_file")]: path for name, path in files.items()}
+    return files
+
+
 def build_roberta(output: Path, sentences: List[str], vocab_size: int = 600) -> None:
     files = _save_bpe_files(_byte_level_bpe(sentences, vocab_size, BPE_SPECIAL), output / "_bpe")
     # No add_prefix_space here, like roberta-base on the hub: loading must cope with that.
-    tokenizer = RobertaTokenizerFast(**files)
+    tokenizer = RobertaTokenizerFast(**_file_arguments(**files))
     torch.manual_seed(0)
     config = RobertaConfig(
         vocab_size=len(tokenizer),
@@ -105,7 +114,8 @@ def build_deberta(output: Path, sentences: List[str], vocab_size: int = 600) -> 
     bpe = _byte_level_bpe(sentences, vocab_size, DEBERTA_SPECIAL)
     files = _save_bpe_files(bpe, output / "_bpe")
     tokenizer = DebertaTokenizerFast(
-        **files, bos_token="[CLS]", eos_token="[SEP]", sep_token="[SEP]", cls_token="[CLS]",
+        **_file_arguments(**files),
+        bos_token="[CLS]", eos_token="[SEP]", sep_token="[SEP]", cls_token="[CLS]",
         unk_token="[UNK]", pad_token="[PAD]", mask_token="[MASK]",
     )  # fmt: skip
     torch.manual_seed(0)
@@ -169,7 +179,8 @@ def build_deberta_v2(output: Path, sentences: List[str], vocab_size: int = 600) 
 
 def build_electra(output: Path, sentences: List[str]) -> None:
     del sentences  # ELECTRA tokenizes as BERT: the tiny BERT's WordPiece vocabulary serves
-    tokenizer = ElectraTokenizerFast(vocab_file=str(TINY_BERT / "vocab.txt"), do_lower_case=True)
+    vocabulary = _file_arguments(vocab_file=str(TINY_BERT / "vocab.txt"))
+    tokenizer = ElectraTokenizerFast(**vocabulary, do_lower_case=True)
     torch.manual_seed(0)
     # Smaller embeddings than hidden states, as electra-small: the model projects them up.
     config = ElectraConfig(

@@ -18,6 +18,18 @@ TINY_BERT = FIXTURES / "tiny_bert"
 ALLENNLP = Path(sys.executable).parent / "allennlp"
 
 
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.gpu` tests skip, with the reason, where torch sees no CUDA device."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA: torch.cuda.is_available() is False")
+    for item in items:
+        if item.get_closest_marker("gpu") is not None:
+            item.add_marker(skip)
+
+
 def cli_env(**overrides: str) -> Dict[str, str]:
     """The environment of a CLI run: the tiny encoder and the fixtures unless overridden."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MTDNN_")}

@@ -3,6 +3,9 @@
 import json
 from argparse import Namespace
 
+import pytest
+import torch
+
 from benchmarks import common
 
 
@@ -51,3 +54,17 @@ _CHILD = (
     "import json; from benchmarks import common; block = b'x' * ({size} << 20); "
     "print(json.dumps({{'peak_rss_mb': common.peak_rss_mb()}}))"
 )
+
+
+def test_benchmarks_run_the_model_and_its_batches_on_the_chosen_device(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("MTDNN_DEVICE", "auto")
+    model = torch.nn.Linear(2, 2)
+    batches = [{"tokens": {"ids": torch.ones(2, 2)}, "task": ["rte", "rte"]}]
+    moved = common.on_benchmark_device(model, batches)
+    assert moved[0]["task"] == ["rte", "rte"]
+    assert moved[0]["tokens"]["ids"].device == next(model.parameters()).device
+    assert next(model.parameters()).device.type == "cpu"
+    monkeypatch.setenv("MTDNN_DEVICE", "gpu")
+    with pytest.raises(Exception, match="MTDNN_DEVICE='gpu' is not a device"):
+        common.on_benchmark_device(model, batches)

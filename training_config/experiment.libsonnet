@@ -11,6 +11,10 @@
 //   MTDNN_DEV_EXAMPLES   validate on a seeded random subset of N dev examples per task (0: all)
 //   MTDNN_TEST_EXAMPLES  after training, evaluate on N test examples per task with a labelled
 //                        test split ('all': the whole files; 0: no test evaluation)
+//   MTDNN_DEVICE   auto (default: the GPU if torch sees one, else the CPU), cpu, a CUDA index, or
+//                  indices such as 0,1 for distributed training (docs/gpu.md)
+//   MTDNN_PRECISION  fp32 (default), fp16 (allennlp's use_amp; CUDA only) or bf16 (encoder
+//                  under bfloat16 autocast)
 local env = {
   encoder: std.extVar('MTDNN_ENCODER'),
   smoke: std.extVar('MTDNN_SMOKE') == '1',
@@ -20,16 +24,31 @@ local env = {
   cache: std.extVar('MTDNN_CACHE'),
   dev_examples: std.parseInt(std.extVar('MTDNN_DEV_EXAMPLES')),
   test_examples: std.extVar('MTDNN_TEST_EXAMPLES'),
+  // Chosen from MTDNN_DEVICE in Python (mtdnn_allennlp/training/device.py): CUDA indices, -1
+  // for the CPU, one per worker.
+  devices: std.map(std.parseInt, std.split(std.extVar('MTDNN_DEVICE_CHOICE'), ',')),
+  device_reason: std.extVar('MTDNN_DEVICE_REASON'),
+  precision: std.extVar('MTDNN_PRECISION'),
 };
 
 // A data file, or a seeded sample of it (a data file object, see MultiTaskReader).
 local sampled(path, size) = if size > 0 then { path: path, sample: size, sample_seed: env.seed }
 else path;
 
+local precisions = ['fp32', 'fp16', 'bf16'];
+assert std.member(precisions, env.precision) :
+       'MTDNN_PRECISION is "%s"; use one of %s' % [env.precision, std.join(', ', precisions)];
+assert env.precision != 'fp16' || std.length([d for d in env.devices if d < 0]) == 0 :
+       'MTDNN_PRECISION=fp16 needs CUDA (allennlp use_amp), but the device is the CPU (%s); '
+       % env.device_reason + 'use MTDNN_PRECISION=bf16 on the CPU';
+
 local has(object, key) = std.objectHasAll(object, key);
 
 {
   env: env,
+
+  // The encoder settings MTDNN_PRECISION adds to any shared encoder (students included).
+  precision_encoder:: if env.precision == 'bf16' then { autocast_dtype: 'bfloat16' } else {},
 
   // tasks: the tasks to train together. eval_tasks: those validated each epoch (default: every
   // task with a dev split). The remaining arguments are the usual hyper-parameters.
@@ -89,7 +108,7 @@ local has(object, key) = std.objectHasAll(object, key);
     vocabulary: { type: 'empty' },
     model: {
       type: 'mtdnn',
-      encoder: { type: 'transformer', model_name: env.encoder },
+      encoder: { type: 'transformer', model_name: env.encoder } + $.precision_encoder,
       tasks: tasks,
     } + model_extra,
     data_loader: {
@@ -106,7 +125,8 @@ local has(object, key) = std.objectHasAll(object, key);
     trainer: {
       num_epochs: if env.smoke then 1 else epochs,
       [if std.length(validated) > 0 then 'validation_metric']: '+average',
-      cuda_device: -1,
+      [if std.length(env.devices) == 1 then 'cuda_device']: env.devices[0],
+      [if env.precision == 'fp16' then 'use_amp']: true,
       grad_norm: grad_norm,
       optimizer: {
         type: 'huggingface_adamw',
@@ -115,7 +135,7 @@ local has(object, key) = std.objectHasAll(object, key);
         parameter_groups: [[['bias', 'LayerNorm\\.weight'], { weight_decay: 0 }]],
       },
       learning_rate_scheduler: {
-        type: 'linear_with_warmup_fraction',
+        type: 'mtdnn_linear_with_warmup_fraction',
         warmup_fraction: warmup_fraction,
       },
       // allennlp's default console logger dumps the first batch's tensors; this one does not,
@@ -124,7 +144,14 @@ local has(object, key) = std.objectHasAll(object, key);
       callbacks: [
         { type: 'mtdnn_console_logger' },
         { type: 'mtdnn_tensorboard' },
+        { type: 'mtdnn_device_log', reason: env.device_reason },
       ] + callbacks,
     } + trainer_extra,
+    // Several devices: one worker each. A batch holds one task, so the other tasks' heads get
+    // no gradient in that step: DDP must expect parameters that took no part in the forward.
+    [if std.length(env.devices) > 1 then 'distributed']: {
+      cuda_devices: env.devices,
+      ddp_accelerator: { type: 'torch', find_unused_parameters: true },
+    },
   },
 }

@@ -1,10 +1,11 @@
 // The task library: each task declared once, with MT-DNN's task-definition keys.
 // Readers, heads, losses, metrics and the predictor all read these declarations.
 // Data paths are built from MTDNN_DATA (default: the fixtures; real data: ../shared/data).
-local data = std.extVar('MTDNN_DATA');
+local data = if std.extVar('MTDNN_DATA') != '' then std.extVar('MTDNN_DATA') else error
+  'MTDNN_DATA is not set: set it to the folder holding glue/, nli/, ner/ (e.g. ../shared/data)';
 
 local glue_pair(folder, first, second, extra={}) = {
-  type: 'glue_tsv',
+  type: 'mtdnn_glue_tsv',
   columns: { premise: first, hypothesis: second, label: 'label', id: 'index' },
 } + extra;
 
@@ -24,7 +25,7 @@ local bioner(name, folder, entity) = task(name, {
   labels: ['O', 'B-' + entity, 'I-' + entity],
   metrics: ['span_f1', 'span_precision', 'span_recall'],
   dropout: 0.3,
-  reader: { type: 'conll_iob', token_column: 0, tag_column: 1 },
+  reader: { type: 'mtdnn_conll_iob', token_column: 0, tag_column: 1 },
   data:: splits('ner/BioNER/' + folder, train='train.tsv', dev='devel.tsv', test='test.tsv') + {
     labelled_test: true,
   },
@@ -40,7 +41,7 @@ local bioner(name, folder, entity) = task(name, {
     dropout: 0.05,
     // train and dev have no header; the test file has one (index, sentence).
     reader: {
-      type: 'glue_tsv',
+      type: 'mtdnn_glue_tsv',
       header: false,
       columns: { id: 0, label: 1, premise: 3 },
       unlabelled_header: ['index', 'sentence'],
@@ -53,7 +54,7 @@ local bioner(name, folder, entity) = task(name, {
     labels: ['negative', 'positive'],
     metrics: ['accuracy'],
     reader: {
-      type: 'glue_tsv',
+      type: 'mtdnn_glue_tsv',
       columns: { premise: 'sentence', label: 'label', id: 'index' },
       label_map: { '0': 'negative', '1': 'positive' },
     },
@@ -66,7 +67,7 @@ local bioner(name, folder, entity) = task(name, {
     metrics: ['accuracy', 'f1'],
     // MRPC's header starts with a UTF-8 byte-order mark; the reader drops it.
     reader: {
-      type: 'glue_tsv',
+      type: 'mtdnn_glue_tsv',
       columns: { premise: '#1 String', hypothesis: '#2 String', label: 'Quality', id: 'index' },
       label_map: { '0': 'not_paraphrase', '1': 'paraphrase' },
     },
@@ -94,7 +95,7 @@ local bioner(name, folder, entity) = task(name, {
     labels: ['not_duplicate', 'duplicate'],
     metrics: ['accuracy', 'f1'],
     reader: {
-      type: 'glue_tsv',
+      type: 'mtdnn_glue_tsv',
       columns: { premise: 'question1', hypothesis: 'question2', label: 'is_duplicate', id: 'id' },
       label_map: { '0': 'not_duplicate', '1': 'duplicate' },
     },
@@ -106,7 +107,7 @@ local bioner(name, folder, entity) = task(name, {
     labels: ['contradiction', 'neutral', 'entailment'],
     metrics: ['accuracy'],
     reader: {
-      type: 'glue_tsv',
+      type: 'mtdnn_glue_tsv',
       columns: { premise: 'sentence1', hypothesis: 'sentence2', label: 'gold_label', id: 'index' },
     },
     // One dev split per task is validated (matched); evaluate an archive on the mismatched one
@@ -132,7 +133,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_multi_hypothesis',
     metrics: ['accuracy', 'mrr'],
     reader: {
-      type: 'grouped_pairs_tsv',
+      type: 'mtdnn_grouped_pairs_tsv',
       columns: { premise: 'question', hypothesis: 'sentence', label: 'label', id: 'index' },
       positive_label: 'entailment',
     },
@@ -180,7 +181,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_one_hypothesis',
     labels: ['contradiction', 'neutral', 'entailment'],
     metrics: ['accuracy'],
-    reader: { type: 'snli_parallel' },
+    reader: { type: 'mtdnn_snli_parallel' },
     // No SNLI train here: dev (9842 pairs) stands in for training, test for evaluation.
     data:: { train: data + '/nli/SNLI/s1.dev', dev: data + '/nli/SNLI/s1.test' },
   }),
@@ -190,7 +191,7 @@ local bioner(name, folder, entity) = task(name, {
     labels: ['entails', 'neutral'],
     metrics: ['accuracy'],
     reader: {
-      type: 'glue_tsv',
+      type: 'mtdnn_glue_tsv',
       header: false,
       columns: { premise: 0, hypothesis: 1, label: 2 },
       label_map: { '0': 'entails', '1': 'neutral' },
@@ -206,7 +207,7 @@ local bioner(name, folder, entity) = task(name, {
     labels: ['O', 'B-PER', 'I-PER', 'B-ORG', 'I-ORG', 'B-LOC', 'I-LOC', 'B-MISC', 'I-MISC'],
     metrics: ['span_f1', 'span_precision', 'span_recall'],
     dropout: 0.3,
-    reader: { type: 'conll_iob', token_column: 0, tag_column: 3 },
+    reader: { type: 'mtdnn_conll_iob', token_column: 0, tag_column: 3 },
     data:: {
       train: data + '/ner/CoNLL2003/train.txt',
       dev: data + '/ner/CoNLL2003/valid.txt',
@@ -227,7 +228,7 @@ local bioner(name, folder, entity) = task(name, {
   mlm: task('mlm', {
     task_type: 'masked_lm',
     data_format: 'text',
-    reader: { type: 'masked_lm_text' },
+    reader: { type: 'mtdnn_masked_lm_text' },
     data:: { train: data + '/text/train.txt', dev: data + '/text/dev.txt' },
   }),
   // BERT's next-sentence objective: (sentence, next sentence) or (sentence, random sentence of
@@ -238,7 +239,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_one_hypothesis',
     labels: ['not_next', 'is_next'],
     metrics: ['accuracy'],
-    reader: { type: 'next_sentence_text', negative_fraction: 0.5 },
+    reader: { type: 'mtdnn_next_sentence_text', negative_fraction: 0.5 },
     data:: {
       train: data + '/text/documents_train.txt',
       dev: data + '/text/documents_dev.txt',
@@ -250,7 +251,7 @@ local bioner(name, folder, entity) = task(name, {
     task_type: 'masked_lm',
     data_format: 'text',
     loss_weight: loss_weight,
-    reader: { type: 'masked_lm_text', sources: { [t.name]: t for t in sources } },
+    reader: { type: 'mtdnn_masked_lm_text', sources: { [t.name]: t for t in sources } },
     data:: { train: std.manifestJsonMinified({ [t.name]: t.data.train for t in sources }) },
   }),
   // --- multiple choice and cloze (docs/multiple_choice.md) ---------------------------------
@@ -261,7 +262,7 @@ local bioner(name, folder, entity) = task(name, {
     task_type: 'ranking',
     data_format: 'multiple_choice',
     metrics: ['accuracy', 'mrr'],
-    reader: { type: 'jsonl' },
+    reader: { type: 'mtdnn_jsonl' },
     data:: {
       train: data + '/multiple_choice/train.jsonl',
       dev: data + '/multiple_choice/dev.jsonl',
@@ -271,7 +272,7 @@ local bioner(name, folder, entity) = task(name, {
   everyday_cloze: task('everyday_cloze', {
     task_type: 'ranking',
     data_format: 'multiple_choice',
-    reader: { type: 'jsonl', blank: '_' },
+    reader: { type: 'mtdnn_jsonl', blank: '_' },
     data:: {
       train: data + '/multiple_choice/cloze_train.jsonl',
       dev: data + '/multiple_choice/cloze_dev.jsonl',
@@ -280,14 +281,14 @@ local bioner(name, folder, entity) = task(name, {
   squad_v1: task('squad_v1', {
     task_type: 'span_extraction',
     data_format: 'question_and_context',
-    reader: { type: 'squad_json', doc_stride: 128, max_query_length: 64 },
+    reader: { type: 'mtdnn_squad_json', doc_stride: 128, max_query_length: 64 },
     data:: { train: data + '/squad/train-v1.1.json', dev: data + '/squad/dev-v1.1.json' },
   }),
   squad_v2: task('squad_v2', {
     task_type: 'span_extraction',
     data_format: 'question_and_context',
     head: { no_answer: true },
-    reader: { type: 'squad_json', doc_stride: 128, max_query_length: 64 },
+    reader: { type: 'mtdnn_squad_json', doc_stride: 128, max_query_length: 64 },
     data:: { train: data + '/squad/train-v2.0.json', dev: data + '/squad/dev-v2.0.json' },
   }),
 }

@@ -13,12 +13,17 @@ from typing import Dict
 
 import allennlp.common.params as allennlp_params
 
+from mtdnn_allennlp.common import configs
+from mtdnn_allennlp.training.device import choose_device
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES_ROOT = PROJECT_ROOT / "fixtures"
 
 DEFAULTS: Dict[str, str] = {
     # Root of the data folders (glue/, nli/, ner/). Point it at ../shared/data for real runs.
-    "MTDNN_DATA": str(FIXTURES_ROOT / "data"),
+    # Unset in a source checkout: its fixtures. An installed wheel has no data: unset, the task
+    # library stops with a message naming MTDNN_DATA (training_config/tasks.libsonnet).
+    "MTDNN_DATA": str(FIXTURES_ROOT / "data") if (FIXTURES_ROOT / "data").is_dir() else "",
     # An encoder name (see mtdnn_allennlp/common/encoders.py) or a local transformers folder.
     "MTDNN_ENCODER": "all-MiniLM-L6-v2",
     # "1": cap every task at a few instances and train one epoch, to check a config end to end.
@@ -44,6 +49,12 @@ DEFAULTS: Dict[str, str] = {
     # ("": unset, the config says so) and the task to refine.
     "MTDNN_INIT_ARCHIVE": "",
     "MTDNN_REFINE_TASK": "rte",
+    # auto (the GPU when torch sees one, else the CPU), cpu, a CUDA index, or a list of indices
+    # for distributed training (mtdnn_allennlp/training/device.py).
+    "MTDNN_DEVICE": "auto",
+    # fp32, fp16 (allennlp's use_amp with its GradScaler; CUDA only) or bf16 (the encoder under
+    # bfloat16 autocast, CPU or GPU). See docs/gpu.md.
+    "MTDNN_PRECISION": "fp32",
 }
 
 _original_environment_variables = allennlp_params._environment_variables
@@ -52,6 +63,10 @@ _original_environment_variables = allennlp_params._environment_variables
 def environment_with_defaults() -> Dict[str, str]:
     variables = dict(DEFAULTS)
     variables.update(_original_environment_variables())
+    # Jsonnet cannot ask torch for a GPU: the choice MTDNN_DEVICE makes is passed in derived.
+    choice = choose_device(variables["MTDNN_DEVICE"])
+    variables["MTDNN_DEVICE_CHOICE"] = choice.external_variable
+    variables["MTDNN_DEVICE_REASON"] = choice.reason
     return variables
 
 
@@ -66,3 +81,4 @@ def setting(name: str) -> str:
 
 
 install_defaults()
+configs.install()

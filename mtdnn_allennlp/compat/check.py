@@ -13,10 +13,11 @@ from typing import List, Optional, Tuple
 # (distribution, lowest supported, first unsupported or None, what to install)
 SUPPORTED = [
     ("torch", (2, 1), None, "torch==2.13.0"),
-    ("transformers", (4, 40), (5, 0), "transformers==4.57.6"),
+    ("transformers", (4, 40), (6, 0), "transformers==4.57.6"),
     ("allennlp", (2, 10, 1), (2, 10, 2), "--no-deps allennlp==2.10.1"),
 ]
-PYTHON = ((3, 9), "Python 3.9 or newer (3.11 is tested)")
+# zip(strict=True) throughout the package needs 3.10; ruff checks the code against py310.
+PYTHON = ((3, 10), "Python 3.10 or newer (3.11 is tested)")
 
 
 class UnsupportedStackError(ImportError):

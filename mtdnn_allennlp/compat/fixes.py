@@ -159,6 +159,25 @@ def stand_in_for_torchvision(module: types.ModuleType) -> None:
         # In front of the path finders: an installed but broken torchvision (e.g. one built for
         # another torch) must not be found again and fail the same way.
         sys.meta_path.insert(0, _TorchvisionPlaceholderFinder())
+    _tell_transformers_torchvision_is_unavailable()
+
+
+def _tell_transformers_torchvision_is_unavailable() -> None:
+    """transformers 5 imports torchvision.transforms at start-up (image_utils, reached from
+    modeling_utils) whenever `find_spec("torchvision")` finds one, which the placeholder answers.
+    Its availability check is told the truth, so it leaves torchvision alone, as 4.57 did."""
+    try:
+        import transformers.utils as utils
+        from transformers.utils import import_utils
+    except ImportError:
+        return
+    for module in (utils, import_utils):
+        if hasattr(module, "is_torchvision_available"):
+            module.is_torchvision_available = _torchvision_is_unavailable
+
+
+def _torchvision_is_unavailable() -> bool:
+    return False
 
 
 # --- 3. transformers.AdamW --------------------------------------------------------------------
@@ -383,3 +402,82 @@ def register_as_a_default_plugin(module: types.ModuleType) -> None:
     """Adds mtdnn_allennlp to allennlp's default plugins, so its subcommands work anywhere."""
     if "mtdnn_allennlp" not in module.DEFAULT_PLUGINS:
         module.DEFAULT_PLUGINS = (*module.DEFAULT_PLUGINS, "mtdnn_allennlp")
+
+
+# --- 13. huggingface_hub 1.x (with transformers 5) ----------------------------------------------
+# transformers 5 needs huggingface_hub >= 1.0, which removed HfFolder and Repository (the git
+# based upload). allennlp imports both at start-up in allennlp.common.push_to_hf, for the
+# push-to-hf command only, so on that stack every allennlp command failed with an ImportError.
+
+HUB_REMOVED = ("HfFolder", "Repository")
+
+
+def _hub_lacks_removed_classes() -> bool:
+    import huggingface_hub
+
+    # Once stand_in_for_removed_hub_classes has run, the classes found are stand-ins: needed.
+    return any(
+        getattr(getattr(huggingface_hub, name, None), "__module__", __name__) == __name__
+        for name in HUB_REMOVED
+    )
+
+
+def _removed_from_hub(name: str) -> type:
+    """A stand-in for a class huggingface_hub removed: any use raises an ImportError that says
+    what to install instead of failing at allennlp's start-up."""
+    message = (
+        f"huggingface_hub.{name} was removed in huggingface_hub 1.0; allennlp's push-to-hf needs "
+        "huggingface_hub<1 (the locked transformers 4.57 stack: requirements/lock.txt)."
+    )
+
+    class Removed(type):
+        def __getattr__(cls, attribute: str):
+            if attribute.startswith("__"):
+                raise AttributeError(attribute)
+            raise ImportError(message)
+
+    def refuse(self, *args, **kwargs):
+        raise ImportError(message)
+
+    return Removed(name, (), {"__init__": refuse, "__module__": __name__, "__doc__": message})
+
+
+@fix("huggingface_hub_v1", ("allennlp.common.push_to_hf",), "before", _hub_lacks_removed_classes)
+def stand_in_for_removed_hub_classes(module: types.ModuleType) -> None:
+    """Stands in HfFolder and Repository (gone in huggingface_hub 1.x) for allennlp's push-to-hf."""
+    import huggingface_hub
+
+    for name in HUB_REMOVED:
+        if not hasattr(huggingface_hub, name):
+            setattr(huggingface_hub, name, _removed_from_hub(name))
+
+
+# --- 14. tokenizer.encode_plus (transformers 5) -------------------------------------------------
+
+
+def _tokenizers_lack_encode_plus() -> bool:
+    from transformers import PreTrainedTokenizerBase
+
+    return (
+        not hasattr(PreTrainedTokenizerBase, "encode_plus")
+        or getattr(PreTrainedTokenizerBase.encode_plus, "__module__", None) == __name__
+    )
+
+
+def _encode_plus(self, text, text_pair=None, **kwargs):
+    """`tokenizer(text, text_pair, ...)`: what encode_plus did for one text (or pair)."""
+    return self(text, text_pair, **kwargs)
+
+
+@fix(
+    "tokenizer_encode_plus",
+    ("allennlp.data.tokenizers.pretrained_transformer_tokenizer",),
+    "before",
+    _tokenizers_lack_encode_plus,
+)
+def provide_encode_plus(module: types.ModuleType) -> None:
+    """Gives tokenizers back encode_plus (gone in transformers 5), which allennlp's
+    PretrainedTransformerTokenizer calls; it is the tokenizer's __call__ for one text."""
+    from transformers import PreTrainedTokenizerBase
+
+    PreTrainedTokenizerBase.encode_plus = _encode_plus

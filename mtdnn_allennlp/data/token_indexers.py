@@ -7,8 +7,10 @@ from allennlp.data import Token, Vocabulary
 from allennlp.data.token_indexers import TokenIndexer
 from allennlp.data.token_indexers.token_indexer import IndexedTokenList
 
+from mtdnn_allennlp.common.registered_names import register
 
-@TokenIndexer.register("wordpiece_ids")
+
+@register(TokenIndexer, "mtdnn_wordpiece_ids", deprecated_name="wordpiece_ids")
 class WordpieceIdsIndexer(TokenIndexer):
     """Uses each token's `text_id` and `type_id` as set by the reader's transformers tokenizer.
 

@@ -16,6 +16,11 @@ Python:
 
 Command line (JSON lines in, JSON lines out, like `allennlp predict`):
     python export_dir/predict_onnx.py export_dir inputs.jsonl [--batch-size 32]
+        [--providers CUDAExecutionProvider,CPUExecutionProvider]
+
+--providers lists onnxruntime execution providers in order of preference (default: the CPU).
+One that this onnxruntime build lacks (CUDAExecutionProvider needs the onnxruntime-gpu package
+and a GPU) is dropped with a note on stderr; the CPU provider always stays last as the fallback.
 """
 
 import argparse
@@ -38,6 +43,21 @@ except ImportError:  # pragma: no cover - depends on the environment
 # The score a ranking example's missing candidates get when examples with different numbers of
 # candidates share a batch (the PyTorch model's value): no probability after the softmax.
 MASKED_SCORE = -1e4
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+def choose_providers(requested: Optional[Sequence[str]], available: Sequence[str]) -> List[str]:
+    """The execution providers to open the session with: `requested` (in order) that
+    `available` has, then the CPU provider. Dropped ones are reported on stderr."""
+    chosen = [name for name in (requested or []) if name in available and name != CPU_PROVIDER]
+    missing = [name for name in (requested or []) if name not in available]
+    if missing:
+        print(
+            f"predict_onnx: {', '.join(missing)} not available in this onnxruntime "
+            f"(available: {', '.join(available)}); using {', '.join(chosen + [CPU_PROVIDER])}",
+            file=sys.stderr,
+        )
+    return chosen + [CPU_PROVIDER]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -70,7 +90,12 @@ class OnnxPredictor:
     """Tokenizes like the training reader (longest-first truncation to max_length, the
     encoder's special tokens), runs the graph, and decodes like `allennlp predict`."""
 
-    def __init__(self, folder: str, threads: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        folder: str,
+        threads: Optional[int] = None,
+        providers: Optional[Sequence[str]] = None,
+    ) -> None:
         root = Path(folder)
         self.meta: Dict[str, Any] = json.loads((root / "labels.json").read_text())
         self.tasks: Dict[str, Dict[str, Any]] = self.meta["tasks"]
@@ -86,7 +111,9 @@ class OnnxPredictor:
         if threads:
             options.intra_op_num_threads = threads
         self.session = onnxruntime.InferenceSession(
-            str(root / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            str(root / "model.onnx"),
+            options,
+            providers=choose_providers(providers, onnxruntime.get_available_providers()),
         )
         self.input_names = {each.name for each in self.session.get_inputs()}
         self.pad_id = int(self.meta.get("pad_token_id", 0))
@@ -272,10 +299,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("folder", help="the export folder")
     parser.add_argument("input_file", help="JSON lines, one example each ('-' for stdin)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--providers",
+        default=CPU_PROVIDER,
+        help="comma-separated onnxruntime execution providers, preferred first, e.g. "
+        "CUDAExecutionProvider,CPUExecutionProvider",
+    )
     args = parser.parse_args(argv)
     handle = sys.stdin if args.input_file == "-" else open(args.input_file, encoding="utf-8")
     examples = [json.loads(line) for line in handle if line.strip()]
-    predictor = OnnxPredictor(args.folder)
+    providers = [name.strip() for name in args.providers.split(",") if name.strip()]
+    predictor = OnnxPredictor(args.folder, providers=providers)
     for result in predictor.predict(examples, args.batch_size):
         print(json.dumps(result))
 

@@ -179,10 +179,12 @@ def teacher_records(
     """
     from allennlp.data import Batch
     from allennlp.models.archival import load_archive
+    from allennlp.nn.util import move_to_device
 
     archive = load_archive(archive_file, cuda_device=cuda_device)
     model = archive.model
     model.eval()
+    device = next(model.parameters()).device
     reader = archive.validation_dataset_reader
     if sample_per_task is not None:
         for task_reader in reader.readers.values():
@@ -203,13 +205,14 @@ def teacher_records(
             chunk = instances[start : start + batch_size]
             batch = Batch(chunk)
             batch.index_instances(model.vocab)
-            tensors = batch.as_tensor_dict()
+            # On the model's device (--cuda-device): the teacher reads tensors where it lives.
+            tensors = move_to_device(batch.as_tensor_dict(), device)
             tensors.pop("label", None)
             with torch.no_grad():
                 output = model(**tensors)
             candidates = None
             if task.task_type == "ranking":
-                candidates = tensors["tokens"]["tokens"]["mask"].bool().any(-1)
+                candidates = tensors["tokens"]["tokens"]["mask"].bool().any(-1).cpu()
             for record in records_from_logits(
                 task, output["logits"], tensors["metadata"], candidates
             ):

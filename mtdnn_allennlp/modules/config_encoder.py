@@ -4,7 +4,7 @@ After masked-LM pre-training, `allennlp export-encoder` writes it as a plain tra
 that the fine-tuning configs load by path (MTDNN_ENCODER=<folder>).
 """
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from allennlp.common.checks import ConfigurationError
 from transformers import AutoConfig, AutoModel
@@ -27,12 +27,19 @@ class ConfigTransformerEncoder(TransformerEncoder):
         The folder (or encoder name) whose tokenizer splits the text. Its word pieces are the
         vocabulary the encoder learns; the exported folder carries a copy.
     train_parameters : `bool`, optional (default = `True`)
+    autocast_dtype : `str`, optional
+        As for `transformer` (MTDNN_PRECISION=bf16 sets `"bfloat16"`).
     """
 
     def __init__(
-        self, config: Dict[str, Any], tokenizer: str, train_parameters: bool = True
+        self,
+        config: Dict[str, Any],
+        tokenizer: str,
+        train_parameters: bool = True,
+        autocast_dtype: Optional[str] = None,
     ) -> None:
         SharedEncoder.__init__(self)  # not TransformerEncoder's: there are no weights to load
+        self.set_autocast_dtype(autocast_dtype)
         values = dict(config)
         model_type = values.pop("model_type", None)
         if model_type is None:

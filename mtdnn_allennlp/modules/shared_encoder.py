@@ -7,7 +7,7 @@ LayerNorm exactly once, unlike the reference implementation, which fed the full 
 back in and applied them twice.
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 import torch
 from allennlp.common import Registrable
@@ -22,6 +22,27 @@ AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16, "float16": torch.float16}
 
 class SharedEncoder(torch.nn.Module, Registrable):
     default_implementation = "transformer"
+
+    # Set by `set_autocast_dtype` from an encoder's `autocast_dtype` argument (MTDNN_PRECISION=
+    # bf16 passes "bfloat16"); None runs in float32.
+    autocast_dtype: Optional[torch.dtype] = None
+
+    def set_autocast_dtype(self, name: Optional[str]) -> None:
+        if name is not None and name not in AUTOCAST_DTYPES:
+            raise ConfigurationError(
+                f"autocast_dtype '{name}' is not one of {sorted(AUTOCAST_DTYPES)} "
+                "(or leave it unset to run in float32)."
+            )
+        self.autocast_dtype = AUTOCAST_DTYPES[name] if name else None
+
+    def under_autocast(self, run: Callable[[], torch.Tensor], like: torch.Tensor) -> torch.Tensor:
+        """`run()`, under autocast on the device type of `like` (the encoder's input, so the
+        model's device) when an autocast dtype is set; the output is float32 for the heads."""
+        if self.autocast_dtype is None:
+            return run()
+        with torch.autocast(device_type=like.device.type, dtype=self.autocast_dtype):
+            encoded = run()
+        return encoded.float()
 
     @property
     def hidden_size(self) -> int:
@@ -62,10 +83,6 @@ class TransformerEncoder(SharedEncoder):
         without native bf16 (no AVX512-BF16/AMX) it is slower, see docs/performance.md.
     """
 
-    # Subclasses that build their transformer differently (students, fresh encoders from a
-    # config) run in float32 unless they set it.
-    autocast_dtype: Optional[torch.dtype] = None
-
     def __init__(
         self,
         model_name: str,
@@ -80,12 +97,7 @@ class TransformerEncoder(SharedEncoder):
                 f"attn_implementation '{attn_implementation}' is not one of "
                 f"{list(ATTENTION_IMPLEMENTATIONS)} (or leave it unset for transformers' choice)."
             )
-        if autocast_dtype is not None and autocast_dtype not in AUTOCAST_DTYPES:
-            raise ConfigurationError(
-                f"autocast_dtype '{autocast_dtype}' is not one of {sorted(AUTOCAST_DTYPES)} "
-                "(or leave it unset to run in float32)."
-            )
-        self.autocast_dtype = AUTOCAST_DTYPES[autocast_dtype] if autocast_dtype else None
+        self.set_autocast_dtype(autocast_dtype)
         self.tokenizer_name = model_name  # heads that predict word pieces read its tokenizer
         folder = resolve_encoder(model_name)
         config = AutoConfig.from_pretrained(folder, **(config_overrides or {}))
@@ -128,12 +140,10 @@ class TransformerEncoder(SharedEncoder):
             padding_idx = self._position_padding_idx()
             if padding_idx is not None:
                 inputs["position_ids"] = padded_position_ids(mask, padding_idx)
-        if self.autocast_dtype is None:
-            return self.transformer(**inputs).last_hidden_state
-        device = (token_ids if word_embeddings is None else word_embeddings).device.type
-        with torch.autocast(device_type=device, dtype=self.autocast_dtype):
-            encoded = self.transformer(**inputs).last_hidden_state
-        return encoded.float()
+        return self.under_autocast(
+            lambda: self.transformer(**inputs).last_hidden_state,
+            like=token_ids if word_embeddings is None else word_embeddings,
+        )
 
 
 def padded_position_ids(mask: torch.Tensor, padding_idx: int) -> torch.Tensor:

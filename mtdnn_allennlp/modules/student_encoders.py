@@ -51,6 +51,8 @@ class TransformerStudent(TransformerEncoder):
     config_overrides : `Dict[str, Any]`, optional
         Values set on the transformers config.
     train_parameters : `bool`, optional (default = `True`)
+    autocast_dtype : `str`, optional
+        As for `transformer` (MTDNN_PRECISION=bf16 sets `"bfloat16"`).
     """
 
     def __init__(
@@ -61,8 +63,10 @@ class TransformerStudent(TransformerEncoder):
         initialise: str = "teacher_layers",
         config_overrides: Optional[Dict[str, Any]] = None,
         train_parameters: bool = True,
+        autocast_dtype: Optional[str] = None,
     ) -> None:
         SharedEncoder.__init__(self)
+        self.set_autocast_dtype(autocast_dtype)
         if initialise not in ("teacher_layers", "config"):
             raise ConfigurationError(
                 f"initialise is '{initialise}'; use 'teacher_layers' or 'config'."
@@ -126,6 +130,8 @@ class BiLstmEncoder(SharedEncoder):
     dropout : `float`, optional (default = `0.1`)
         On the embeddings and between layers.
     train_embeddings : `bool`, optional (default = `True`)
+    autocast_dtype : `str`, optional
+        As for `transformer` (MTDNN_PRECISION=bf16 sets `"bfloat16"`).
     """
 
     def __init__(
@@ -137,8 +143,10 @@ class BiLstmEncoder(SharedEncoder):
         num_layers: int = 1,
         dropout: float = 0.1,
         train_embeddings: bool = True,
+        autocast_dtype: Optional[str] = None,
     ) -> None:
         super().__init__()
+        self.set_autocast_dtype(autocast_dtype)
         folder = resolve_encoder(vocab_from)
         config = AutoConfig.from_pretrained(folder)
         if init_from_teacher:
@@ -175,6 +183,11 @@ class BiLstmEncoder(SharedEncoder):
         return self.embeddings(token_ids)
 
     def forward(self, token_ids, mask, type_ids=None, word_embeddings=None):
+        return self.under_autocast(
+            lambda: self._encode(token_ids, mask, type_ids, word_embeddings), like=mask
+        )
+
+    def _encode(self, token_ids, mask, type_ids, word_embeddings):
         inputs = self.embed_words(token_ids) if word_embeddings is None else word_embeddings
         if type_ids is not None:
             inputs = inputs + self.type_embeddings(type_ids.clamp(0, 1))

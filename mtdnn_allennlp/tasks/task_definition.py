@@ -108,8 +108,9 @@ class TaskDefinition(FromParams):
         "question_and_context" (SQuAD) or "multiple_choice" (a context and/or question and
         candidate answers, labelled with the right one's index or text).
     reader : `Dict[str, Any]`
-        The file layout: a registered DatasetReader of this package (e.g. `{"type": "glue_tsv",
-        ...}`) without the task, encoder and length settings, which come from elsewhere.
+        The file layout: a registered DatasetReader of this package (e.g.
+        `{"type": "mtdnn_glue_tsv", ...}`) without the task, encoder and length settings, which
+        come from elsewhere.
     labels : `List[str]`, optional
         The label set, in the order the head's outputs use. Required when the task type has
         labels. A label a data file uses that is not here is an error, never a new class.

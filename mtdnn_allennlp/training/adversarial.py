@@ -25,6 +25,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.training.callbacks.callback import TrainerCallback
 
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.common.running_mean import RunningMean
 from mtdnn_allennlp.losses import TaskLoss
 
@@ -119,12 +120,16 @@ def adversarial_noise(
     level: str,
     epsilon: float,
     generator: Optional[torch.Generator] = None,
+    loss_scale: float = 1.0,
 ) -> Optional[torch.Tensor]:
     """The perturbation after `k` projected ascent steps, detached; None if a gradient was not
     finite.
 
     `logits_from(embeddings)` runs the model; `divergence(logits, target)` is the adversarial
-    loss. Only the noise gets gradients here (`autograd.grad`), never the parameters.
+    loss. Only the noise gets gradients here (`autograd.grad`), never the parameters. Under
+    fp16 AMP, `loss_scale` is the trainer's GradScaler scale: the divergence of a tiny
+    perturbation has gradients that underflow in float16 unless scaled, and since each step is
+    normalised, the scale changes nothing else.
     """
     base = word_embeddings.detach()
     keep = mask.unsqueeze(-1).to(base.dtype)
@@ -132,7 +137,7 @@ def adversarial_noise(
     for _ in range(k):
         noise.requires_grad_(True)
         loss = divergence(logits_from(base + noise), target)
-        (grad,) = torch.autograd.grad(loss, noise)
+        (grad,) = torch.autograd.grad(loss * loss_scale, noise)
         if not torch.isfinite(grad).all():
             return None
         step = normalize(grad * keep, norm, level) * step_size
@@ -170,7 +175,14 @@ class WorkerMean(RunningMean):
         return value
 
 
-@TrainerCallback.register("adversarial_training")
+def amp_autocast(trainer, device: torch.device):
+    """The trainer's `use_amp` autocast (float16), on `device`'s type; a no-op without AMP."""
+    if not getattr(trainer, "_use_amp", False):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.float16)
+
+
+@register(TrainerCallback, "mtdnn_adversarial_training", deprecated_name="adversarial_training")
 class AdversarialTrainingCallback(TrainerCallback):
     """SMART adversarial regularisation for every task of an `mtdnn` model (see module doc).
 
@@ -242,7 +254,7 @@ class AdversarialTrainingCallback(TrainerCallback):
             problems.append(f"adv_norm_level must be one of {list(LEVELS)}, got {adv_norm_level!r}")
         if problems:
             raise ConfigurationError(
-                "trainer.callbacks 'adversarial_training': "
+                "trainer.callbacks 'mtdnn_adversarial_training': "
                 + "; ".join(problems)
                 + ". Fix these keys in the callback's entry of the config."
             )
@@ -276,7 +288,7 @@ class AdversarialTrainingCallback(TrainerCallback):
         tasks = getattr(model, "tasks", None)
         if not isinstance(tasks, dict) or not hasattr(model, "perturbed_logits"):
             raise ConfigurationError(
-                "The 'adversarial_training' callback needs the 'mtdnn' model "
+                "The 'mtdnn_adversarial_training' callback needs the 'mtdnn' model "
                 f"(got {type(model).__name__})."
             )
         divergences = {}
@@ -359,9 +371,14 @@ class AdversarialTrainingCallback(TrainerCallback):
         return compare
 
     def adversarial_loss(
-        self, model, inputs: Dict[str, Any], generator: Optional[torch.Generator] = None
+        self,
+        model,
+        inputs: Dict[str, Any],
+        generator: Optional[torch.Generator] = None,
+        loss_scale: float = 1.0,
     ) -> Tuple[Optional[torch.Tensor], float]:
-        """The adversarial loss of one batch (with graph) and the noise norm; None if not finite."""
+        """The adversarial loss of one batch (with graph) and the noise norm; None if not finite.
+        `loss_scale`: the AMP GradScaler's scale for the noise ascent (see adversarial_noise)."""
         name = inputs["task"]
         mask, type_ids = inputs["mask"], inputs.get("type_ids")
         head_inputs = inputs.get("head_inputs") or {}
@@ -385,6 +402,7 @@ class AdversarialTrainingCallback(TrainerCallback):
             self.adv_norm_level,
             self.adv_epsilon,
             generator,
+            loss_scale,
         )
         if noise is None:
             return None, float("nan")
@@ -415,26 +433,28 @@ class AdversarialTrainingCallback(TrainerCallback):
     def on_backward(self, trainer, batch_outputs, backward_called: bool, **kwargs) -> bool:
         if backward_called:
             raise ConfigurationError(
-                "Another callback already ran the backward pass; 'adversarial_training' must "
+                "Another callback already ran the backward pass; 'mtdnn_adversarial_training' must "
                 "run it (remove the other backward callback)."
             )
         inputs = batch_outputs.get("adversarial_inputs")
         if inputs is None:
             raise ConfigurationError(
-                "The model returned no 'adversarial_inputs'; 'adversarial_training' needs the "
-                "'mtdnn' model."
+                "The model returned no 'adversarial_inputs'; 'mtdnn_adversarial_training' needs "
+                "the 'mtdnn' model."
             )
         model = trainer.model
         name = inputs["task"]
         clean = batch_outputs["loss"]
         weight = model.tasks[name].loss_weight
         total = clean
-        amp = getattr(trainer, "_use_amp", False)
-        # The trainer's autocast ends before on_backward; the extra passes need it too.
-        with torch.autocast("cuda") if amp else contextlib.nullcontext():
+        # The trainer's autocast ends before on_backward; the extra passes need it too, on the
+        # model's device type.
+        with amp_autocast(trainer, inputs["word_embeddings"].device):
             generator = self.noise_generator(trainer, inputs["word_embeddings"].device)
             self._batches_in_group += 1
-            adversarial, noise_norm = self.adversarial_loss(model, inputs, generator)
+            scaler = getattr(trainer, "_scaler", None)
+            loss_scale = float(scaler.get_scale()) if scaler is not None else 1.0
+            adversarial, noise_norm = self.adversarial_loss(model, inputs, generator, loss_scale)
             bregman = self.bregman_loss(inputs, batch_outputs) if self.teacher else None
         self.monitors["adv_clean_loss"].add(clean.item())
         if adversarial is None:

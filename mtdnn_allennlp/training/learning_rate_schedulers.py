@@ -8,8 +8,14 @@ import torch
 from allennlp.training.learning_rate_schedulers import LearningRateScheduler
 from allennlp.training.learning_rate_schedulers.polynomial_decay import PolynomialDecay
 
+from mtdnn_allennlp.common.registered_names import register
 
-@LearningRateScheduler.register("linear_with_warmup_fraction")
+
+@register(
+    LearningRateScheduler,
+    "mtdnn_linear_with_warmup_fraction",
+    deprecated_name="linear_with_warmup_fraction",
+)
 class LinearWithWarmupFraction(PolynomialDecay):
     """
     # Parameters

@@ -41,6 +41,8 @@ RUNTIME_FIXES = (
     "testing_assert_allclose",
 )
 TORCHVISION_NOT_FOUND = "ModuleNotFoundError: No module named 'torchvision'"
+# Fixes for transformers 5 and the huggingface_hub 1.x it needs (docs/compatibility.md).
+TRANSFORMERS_5_FIXES = ("huggingface_hub_v1", "tokenizer_encode_plus")
 BROKEN_TORCHVISION = 'raise RuntimeError("operator torchvision::nms does not exist")\n'
 
 
@@ -182,17 +184,24 @@ def test_this_stack_is_supported():
 
 
 def test_stack_problems_name_what_to_install(monkeypatch):
-    found = {"torch": "1.12.1", "transformers": "5.0.0", "allennlp": None}
+    found = {"torch": "1.12.1", "transformers": "6.0.0", "allennlp": None}
     monkeypatch.setattr(check, "_installed", found.get)
     problems = check.stack_problems()
     assert problems == [
         "torch 1.12.1 is not supported: pip install torch==2.13.0",
-        "transformers 5.0.0 is not supported: pip install transformers==4.57.6",
+        "transformers 6.0.0 is not supported: pip install transformers==4.57.6",
         "allennlp is not installed: pip install --no-deps allennlp==2.10.1",
     ]
     message = check.stack_message(problems)
     assert message.splitlines()[1:4] == [f"  - {problem}" for problem in problems]
     assert "requirements/lock.txt" in message
+
+
+@pytest.mark.parametrize("transformers", ["4.40.0", "4.57.6", "5.0.0", "5.24.0"])
+def test_transformers_4_and_5_are_supported(monkeypatch, transformers):
+    found = {"torch": "2.13.0", "transformers": transformers, "allennlp": "2.10.1"}
+    monkeypatch.setattr(check, "_installed", found.get)
+    assert check.stack_problems() == []
 
 
 def test_stack_check_fix_is_needed_only_on_an_unsupported_stack(monkeypatch):
@@ -213,7 +222,7 @@ def test_unsupported_stack_stops_the_cli_with_one_message(monkeypatch, capsys):
 
 
 def test_unsupported_stack_raises_an_import_error_outside_the_cli(monkeypatch):
-    problems = ["transformers 5.0.0 is not supported: pip install transformers==4.57.6"]
+    problems = ["transformers 6.0.0 is not supported: pip install transformers==4.57.6"]
     monkeypatch.setattr(check, "stack_problems", lambda: problems)
     monkeypatch.setattr(sys, "argv", ["train.py"])
     with pytest.raises(check.UnsupportedStackError, match="pip install transformers==4.57.6"):
@@ -455,4 +464,8 @@ def test_fix_needs_match_what_was_applied(runs):
         expected = each["modules"] if each["needed"] else []
         assert each["applied"] == expected, name
     assert not state["stack_check"]["needed"]
-    assert all(each["needed"] for name, each in state.items() if name != "stack_check")
+    transformers_5 = check._parse(check._installed("transformers")) >= (5,)
+    for name in TRANSFORMERS_5_FIXES:  # needed on transformers 5 and only there
+        assert state[name]["needed"] == transformers_5, name
+    always = set(state) - {"stack_check", *TRANSFORMERS_5_FIXES}
+    assert all(state[name]["needed"] for name in always)

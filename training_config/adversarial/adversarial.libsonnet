@@ -11,7 +11,7 @@
     norm_level='token',
     bregman_mu=0.0,
   ):: {
-    type: 'adversarial_training',
+    type: 'mtdnn_adversarial_training',
     adv_alpha: alpha,
     adv_k: k,
     adv_step_size: step_size,

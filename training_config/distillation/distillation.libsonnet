@@ -28,7 +28,7 @@ local glue4_fixture = '/fixtures/distillation/glue4_soft_targets.jsonl';
     experiment + {
       dataset_reader+: { type: 'mtdnn_distillation', soft_targets: soft_targets },
       model+: {
-        encoder: encoder,
+        encoder: encoder + lib.precision_encoder,
         hard_loss_weight: hard_weight,
         soft_loss_weight: soft_weight,
       },

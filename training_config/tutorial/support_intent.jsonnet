@@ -10,7 +10,7 @@ local intent = {
   labels: ['billing', 'technical', 'account'],
   metrics: ['accuracy', 'macro_f1'],
   reader: {
-    type: 'glue_tsv',  // a TSV file with a header row
+    type: 'mtdnn_glue_tsv',  // a TSV file with a header row
     columns: { id: 'id', premise: 'text', label: 'label' },
   },
   // `::` keeps the paths out of the archived model config; the experiment reads them.

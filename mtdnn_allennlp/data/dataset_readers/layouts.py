@@ -19,6 +19,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import (
     INPUT_FIELDS,
     OPTIONAL_INPUT_FIELDS,
@@ -280,7 +281,7 @@ class DelimitedReader(TextLinesReader):
         return dict(self.columns)  # type: ignore[arg-type]
 
 
-@DatasetReader.register("glue_tsv")
+@register(DatasetReader, "mtdnn_glue_tsv", deprecated_name="glue_tsv")
 class GlueTsvReader(DelimitedReader):
     """GLUE's tab-separated files: `mtdnn_delimited` with its defaults (a tab, no quote
     handling, since GLUE's texts contain bare quotes; a header; UTF-8, its byte-order mark, as
@@ -370,7 +371,7 @@ def _chain(first: List, rest: Iterable) -> Iterable:
     yield from rest
 
 
-@DatasetReader.register("snli_parallel")
+@register(DatasetReader, "mtdnn_snli_parallel", deprecated_name="snli_parallel")
 class SnliParallelReader(TaskReader):
     """SNLI as three parallel files: `s1.<split>` premises, `s2.<split>` hypotheses and
     `labels.<split>`. The data path names the `s1.<split>` file."""
@@ -430,7 +431,7 @@ class SnliParallelReader(TaskReader):
                 handle.close()
 
 
-@DatasetReader.register("conll_iob")
+@register(DatasetReader, "mtdnn_conll_iob", deprecated_name="conll_iob")
 class ConllIobReader(TextLinesReader):
     """One token per line with its tag in a column, sentences separated by blank lines.
 
@@ -481,7 +482,7 @@ class ConllIobReader(TextLinesReader):
             yield RawExample(start, {"words": words, "tags": tags, "id": start})
 
 
-@DatasetReader.register("jsonl")
+@register(DatasetReader, "mtdnn_jsonl", deprecated_name="jsonl")
 class JsonlReader(TextLinesReader):
     """One JSON object per line with the task's fields: `premise` (and `hypothesis`) or
     `words`, plus `label` or `tags`, and an optional `id`. Multiple choice reads `context`

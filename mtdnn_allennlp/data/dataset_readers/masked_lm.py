@@ -15,12 +15,13 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import MetadataField, TextField
 
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.tasks import TaskDefinition
 
 
-@DatasetReader.register("masked_lm_text")
+@register(DatasetReader, "mtdnn_masked_lm_text", deprecated_name="masked_lm_text")
 class MaskedLmTextReader(TaskReader):
     """Texts for a `masked_lm` task.
 

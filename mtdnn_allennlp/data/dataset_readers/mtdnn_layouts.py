@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.layouts import GlueTsvReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
 
@@ -124,7 +125,7 @@ class MtdnnTsvReader(TaskReader):
         return RawExample(line, fields)
 
 
-@DatasetReader.register("grouped_pairs_tsv")
+@register(DatasetReader, "mtdnn_grouped_pairs_tsv", deprecated_name="grouped_pairs_tsv")
 class GroupedPairsTsvReader(GlueTsvReader):
     """Rows of a GLUE pair TSV grouped by premise into ranking examples (MT-DNN's QNLI as
     pairwise ranking: a question, its candidate sentences, the index of the answering one).

@@ -103,8 +103,8 @@ class MultiTaskReader(DatasetReader):
         if not isinstance(reader, TaskReader):
             raise ConfigurationError(
                 f"Task '{task.name}': reader type '{layout.get('type')}' is not a task "
-                "reader of mtdnn_allennlp (mtdnn_delimited, glue_tsv, mtdnn_regex, "
-                "snli_parallel, conll_iob, jsonl, mtdnn_tsv, grouped_pairs_tsv, ...)."
+                "reader of mtdnn_allennlp (mtdnn_delimited, mtdnn_glue_tsv, mtdnn_regex, "
+                "mtdnn_jsonl, mtdnn_conll_iob, mtdnn_hf_dataset, ...: docs/task_library.md)."
             )
         if self._whole_files:
             reader.read_whole_files()

@@ -16,6 +16,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
 
 IS_NEXT, NOT_NEXT = "is_next", "not_next"
@@ -23,7 +24,7 @@ IS_NEXT, NOT_NEXT = "is_next", "not_next"
 Sentence = Tuple[int, str]  # (line, text)
 
 
-@DatasetReader.register("next_sentence_text")
+@register(DatasetReader, "mtdnn_next_sentence_text", deprecated_name="next_sentence_text")
 class NextSentenceReader(TaskReader):
     """Sentence pairs for the next-sentence objective (the module docstring has the layout).
 

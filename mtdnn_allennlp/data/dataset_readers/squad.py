@@ -17,6 +17,7 @@ from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import MetadataField, TensorField, TextField
 
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 NO_ANSWER = 0  # the [CLS] position: the target when a window holds no answer
 
 
-@DatasetReader.register("squad_json")
+@register(DatasetReader, "mtdnn_squad_json", deprecated_name="squad_json")
 class SquadReader(TaskReader):
     """SQuAD's JSON: `data[].paragraphs[].{context, qas[].{id, question, answers[], ...}}`.
 
