@@ -339,12 +339,9 @@ def _holds_a_checkpoint(directory: str) -> bool:
 
 @fix("remove_failed_run_dir", ("allennlp.commands.train",), "after", lambda: True)
 def remove_serialization_dir_of_a_failed_start(module: types.ModuleType) -> None:
-    """Removes the serialization dir a new run made when it stops on bad config or data."""
+    """Removes the serialization dir a new run made when it stops before its first checkpoint."""
     import functools
     import os
-    import shutil
-
-    from allennlp.common.checks import ConfigurationError
 
     original = module.train_model
 
@@ -355,20 +352,128 @@ def remove_serialization_dir_of_a_failed_start(module: types.ModuleType) -> None
         existed = os.path.isdir(serialization_dir) and bool(os.listdir(serialization_dir))
         ours = not recover and (force or not existed)
         try:
+            from mtdnn_allennlp.common.config_check import check_experiment_keys
+
+            check_experiment_keys(params)
             return original(params, serialization_dir, *args, **kwargs)
-        except ConfigurationError:
-            if (
-                ours
-                and os.path.isdir(serialization_dir)
-                and not _holds_a_checkpoint(serialization_dir)
-            ):
-                shutil.rmtree(serialization_dir, ignore_errors=True)
-                logger.error(
-                    "removed %s: the run stopped before its first checkpoint", serialization_dir
-                )
+        except BaseException as error:  # bad data, a NaN loss, Ctrl-C: any failure
+            _explain_failed_run(error, serialization_dir, remove=ours)
             raise
 
     module.train_model = train_model
+
+
+def _explain_failed_run(error: BaseException, serialization_dir: str, remove: bool) -> None:
+    """Removes a new run's dir when no checkpoint exists yet; otherwise says how to resume."""
+    import os
+    import shutil
+
+    if isinstance(error, SystemExit) and not error.code:
+        return
+    if not os.path.isdir(serialization_dir):
+        return
+    if not _holds_a_checkpoint(serialization_dir):
+        if remove:
+            shutil.rmtree(serialization_dir, ignore_errors=True)
+            _tell(
+                f"removed {serialization_dir}: the run stopped before its first checkpoint, "
+                "so the same command can be run again once the problem is fixed"
+            )
+        return
+    _tell(
+        f"the run stopped after a checkpoint was written in {serialization_dir}: to resume, "
+        "run the same command with --recover (or choose a new -s folder to start afresh)"
+    )
+
+
+def _tell(message: str) -> None:
+    # Both: the log goes to out.log and stderr, but a Ctrl-C may come before logging is set up.
+    logger.error(message)
+    if not logging.getLogger().handlers:
+        sys.stderr.write(message + "\n")
+
+
+# --- 11b. a Ctrl-C while archiving leaves a corrupt model.tar.gz --------------------------------
+# Not a stack problem: project policy. allennlp archives the best weights when training ends and
+# also when it is interrupted; a second Ctrl-C during that write left a truncated archive, on
+# which `allennlp predict` later fails with a zlib error.
+
+
+@fix("atomic_model_archive", ("allennlp.models.archival",), "after", lambda: True)
+def write_model_archives_atomically(module: types.ModuleType) -> None:
+    """Writes model.tar.gz under a temporary name, renamed into place once it is complete."""
+    import functools
+    import os
+    import tempfile
+
+    original = module.archive_model
+
+    @functools.wraps(original)
+    def archive_model(
+        serialization_dir,
+        weights=module._DEFAULT_WEIGHTS,
+        archive_path=None,
+        include_in_archive=None,
+    ):
+        final = archive_path or os.path.join(serialization_dir, "model.tar.gz")
+        if os.path.isdir(final):
+            final = os.path.join(final, "model.tar.gz")
+        handle, temporary = tempfile.mkstemp(
+            dir=os.path.dirname(os.path.abspath(final)), prefix=".model.", suffix=".tar.gz.tmp"
+        )
+        os.close(handle)
+        try:
+            original(serialization_dir, weights, temporary, include_in_archive)
+            os.replace(temporary, final)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
+        return final
+
+    module.archive_model = archive_model
+
+    original_extracted = module.extracted_archive
+
+    @functools.wraps(original_extracted)
+    def extracted_archive(resolved_archive_file, cleanup=True):
+        return _extracted_archive(resolved_archive_file, cleanup)
+
+    module.extracted_archive = extracted_archive
+
+
+def _extracted_archive(resolved_archive_file, cleanup):
+    """allennlp's extracted_archive, minus its leak: with cleanup off (load_archive) a file that
+    is not an archive left its half-extracted temporary folder behind."""
+    import contextlib
+    import shutil
+    import tarfile
+    import tempfile
+
+    @contextlib.contextmanager
+    def extract():
+        tempdir = tempfile.mkdtemp()
+        try:
+            with tarfile.open(resolved_archive_file, "r:gz") as archive:
+                archive.extractall(tempdir)
+        except (tarfile.TarError, OSError, EOFError) as error:
+            shutil.rmtree(tempdir, ignore_errors=True)
+            from allennlp.common.checks import ConfigurationError
+
+            raise ConfigurationError(
+                f"{resolved_archive_file} is not a readable model archive ({error}). "
+                "Give the model.tar.gz that `allennlp train` wrote (an interrupted run's "
+                "archive is never half-written: retrain or use --recover if it is missing)."
+            ) from None
+        except BaseException:
+            shutil.rmtree(tempdir, ignore_errors=True)
+            raise
+        try:
+            yield tempdir
+        finally:
+            if cleanup:
+                shutil.rmtree(tempdir, ignore_errors=True)
+
+    return extract()
 
 
 # --- 12. plugin subcommands from any folder ----------------------------------------------------

@@ -53,6 +53,10 @@ class MultiTaskDataLoader(DataLoader):
     drop_last : `bool`, optional (default = `False`)
         Drop each task's last, smaller batch.
     cuda_device : `Union[int, str, torch.device]`, optional
+    read_at_start : `bool`, optional (default = `True`)
+        Read every file when the loader is built, so that a bad row in a dev or test file stops
+        `allennlp train` before the first epoch rather than after it (and before anything is
+        checkpointed). Off: read on first use.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class MultiTaskDataLoader(DataLoader):
         seed: int = 2018,
         drop_last: bool = False,
         cuda_device: Optional[Union[int, str, torch.device]] = None,
+        read_at_start: bool = True,
     ) -> None:
         if not isinstance(reader, MultiTaskReader):
             raise ConfigurationError(
@@ -100,6 +105,8 @@ class MultiTaskDataLoader(DataLoader):
         self._instances: Optional[Dict[str, List[Instance]]] = None
         self._vocab: Optional[Vocabulary] = None
         self._epoch = 0
+        if read_at_start:
+            self._load()
 
     # --- instances ------------------------------------------------------------------------
 
@@ -166,7 +173,15 @@ class MultiTaskDataLoader(DataLoader):
         return _this_workers_share(batches)
 
     def __len__(self) -> int:
-        return len(self._epoch_batches(self._epoch))
+        try:
+            return len(self._epoch_batches(self._epoch))
+        except TypeError as error:
+            # allennlp's trainer reads a TypeError from len() as "this loader has no length"
+            # and fails later on an unrelated `int * None`: never let one out of here.
+            raise ConfigurationError(
+                f"reading the data of tasks {sorted(self.paths)} failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
     def __iter__(self) -> Iterator[TensorDict]:
         if self._vocab is None:
