@@ -476,6 +476,61 @@ def _extracted_archive(resolved_archive_file, cleanup):
     return extract()
 
 
+# --- 11c. allennlp predict: output written as it goes, input lines renumbered ------------------
+# Not a stack problem: project policy. `_PredictManager` opens --output-file at start and writes
+# each batch as it goes, so a failure leaves a truncated file; and it drops blank lines before
+# the predictor sees them, so line numbers in errors and output positions drift.
+
+
+@fix("predict_lines", ("allennlp.commands.predict",), "after", lambda: True)
+def predict_into_a_temporary_file_with_numbered_lines(module: types.ModuleType) -> None:
+    """Writes predictions to a temporary file renamed at the end; numbers every input line."""
+    import functools
+    import os
+    import tempfile
+
+    manager = module._PredictManager
+    original_init, original_run = manager.__init__, manager.run
+    original_json_data = manager._get_json_data
+
+    @functools.wraps(original_init)
+    def __init__(self, predictor, input_file, output_file, *args, **kwargs):
+        original_init(self, predictor, input_file, None, *args, **kwargs)
+        self._final_output = output_file
+        if output_file is not None:
+            handle, self._temporary_output = tempfile.mkstemp(
+                dir=os.path.dirname(os.path.abspath(output_file)),
+                prefix=f".{os.path.basename(output_file)}.",
+                suffix=".tmp",
+            )
+            self._output_file = os.fdopen(handle, "w")
+
+    @functools.wraps(original_run)
+    def run(self):
+        try:
+            original_run(self)
+        except BaseException:
+            if self._output_file is not None:
+                self._output_file.close()
+                os.unlink(self._temporary_output)
+            raise
+        if self._output_file is not None:
+            os.replace(self._temporary_output, self._final_output)
+
+    @functools.wraps(original_json_data)
+    def _get_json_data(self):
+        json_lines = getattr(self._predictor, "json_lines", None)
+        if json_lines is None:  # another package's predictor: allennlp's own reading
+            yield from original_json_data(self)
+        elif self._input_file == "-":
+            yield from json_lines("<stdin>", sys.stdin)
+        else:
+            with module.open_compressed(module.cached_path(self._input_file)) as lines:
+                yield from json_lines(self._input_file, lines)
+
+    manager.__init__, manager.run, manager._get_json_data = __init__, run, _get_json_data
+
+
 # --- 12. plugin subcommands from any folder ----------------------------------------------------
 # Not a stack problem: discovery. allennlp builds its command line before it reads
 # `--include-package`, so a plugin's subcommands (soft-targets, export-onnx, ...) exist only when

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Tuple
 import torch
 from allennlp.common.checks import ConfigurationError
 
+from mtdnn_allennlp.common.atomic import atomic_folder
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
 from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
 from mtdnn_allennlp.models.heads.task_head import (
@@ -85,10 +86,16 @@ def example_inputs(batch: int = 2, length: int = 8) -> Dict[str, torch.Tensor]:
 
 
 def export_model(model, reader, folder: str) -> Path:
-    """Writes model.onnx, tokenizer/, labels.json and predict_onnx.py into `folder`."""
+    """Writes model.onnx, tokenizer/, labels.json and predict_onnx.py into `folder`: all into a
+    temporary folder first, moved into place once the export succeeded."""
     check_exportable(model)
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(folder) as temporary:
+        _export_into(model, reader, temporary)
+    logger.info("exported %s to %s", sorted(model.tasks), folder)
+    return Path(folder)
+
+
+def _export_into(model, reader, out: Path) -> None:
     model.eval()
     wrapper = AllHeads(model).eval()
     inputs = example_inputs()
@@ -132,8 +139,6 @@ def export_model(model, reader, folder: str) -> Path:
     }
     (out / "labels.json").write_text(json.dumps(meta, indent=2))
     shutil.copy(Path(__file__).with_name("predict_onnx.py"), out / "predict_onnx.py")
-    logger.info("exported %s to %s", sorted(model.tasks), out)
-    return out
 
 
 def _per_piece(model, task: str) -> bool:

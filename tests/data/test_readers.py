@@ -464,7 +464,7 @@ def test_conll2003_line_missing_its_ner_column(tmp_path):
 def test_sequence_with_unknown_tag(tmp_path):
     path = write(tmp_path, "ncbi.tsv", ["Myotonic\tB-Disease", "dystrophy\tB-Gene", ""])
     error = read_error(make_reader("ncbi_disease"), path)
-    message = assert_located(error, path, 1, "ncbi_disease", "tags")  # the sentence's line
+    message = assert_located(error, path, 2, "ncbi_disease", "tags")  # the tag's own line
     assert "unknown label 'B-Gene'" in message
 
 

@@ -395,6 +395,8 @@ class TaskReader(DatasetReader):
             if label is not None:
                 fields["label"] = self._label_field(label)
         self.truncated += encoded.truncated
+        if encoded.truncated:  # the predictor says so in the example's output
+            metadata["truncated"] = True
         fields["tokens"] = self._text_field(encoded)
         fields["task"] = MetadataField(task.name)
         fields["metadata"] = MetadataField(metadata)
@@ -432,6 +434,8 @@ class TaskReader(DatasetReader):
             truncated = truncated or encoded.truncated
             pairs.append(self._text_field(encoded))
         self.truncated += truncated  # once per example, as the count's log line says
+        if truncated:
+            metadata["truncated"] = True
         metadata.update(premise=premise, hypotheses=hypotheses)
         index = None if label is None else self._candidate_index(label, len(hypotheses))
         return self._candidates_instance(pairs, metadata, index)
