@@ -295,7 +295,7 @@ class TaskReader(DatasetReader):
         assert self.cache_directory is not None
         settings = dict(self.cache_settings(), limit=limit)
         key = tokenization_cache.cache_key(self.source_files(path), self.encoder_name, settings)
-        return self.cache_directory / f"{self.task.name}-{key[:32]}.pkl"
+        return self.cache_directory / f"{self.task.name}-{key[:32]}.json"
 
     def _read_cached(self, path: Path) -> Iterator[Instance]:
         # The cache holds the whole file's entries before sharding, so every worker of a
