@@ -146,7 +146,7 @@ class SquadReader(TaskReader):
             return RawExample(number, {"question": question, "context": context, "id": qid})
         if not isinstance(answers, list):
             return bad(
-                f"answers is a {type(answers).__name__}, not a list.",
+                f"answers is {type(answers).__name__} {answers!r}, not a list.",
                 'write answers as a list: [{"text": "...", "answer_start": <character offset>}]',
                 "answers",
             )
