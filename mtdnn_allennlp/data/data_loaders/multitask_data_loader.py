@@ -114,7 +114,15 @@ class MultiTaskDataLoader(DataLoader):
         if self._instances is None:
             self._instances = {}
             for task, path in self.paths.items():
-                instances = list(self.reader.read_task(task, path))
+                try:
+                    instances = list(self.reader.read_task(task, path))
+                except TypeError as error:
+                    # allennlp's trainer reads a TypeError from len() as "this loader has no
+                    # length" and fails later on an unrelated `int * None`: never let one out.
+                    raise ConfigurationError(
+                        f"Task '{task}': reading {path} failed with {type(error).__name__}: "
+                        f"{error}"
+                    ) from error
                 if not instances:
                     raise ConfigurationError(f"Task '{task}': no examples in {path}.")
                 if self._vocab is not None:
@@ -173,15 +181,7 @@ class MultiTaskDataLoader(DataLoader):
         return _this_workers_share(batches)
 
     def __len__(self) -> int:
-        try:
-            return len(self._epoch_batches(self._epoch))
-        except TypeError as error:
-            # allennlp's trainer reads a TypeError from len() as "this loader has no length"
-            # and fails later on an unrelated `int * None`: never let one out of here.
-            raise ConfigurationError(
-                f"reading the data of tasks {sorted(self.paths)} failed: "
-                f"{type(error).__name__}: {error}"
-            ) from error
+        return len(self._epoch_batches(self._epoch))
 
     def __iter__(self) -> Iterator[TensorDict]:
         if self._vocab is None:
