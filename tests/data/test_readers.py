@@ -635,3 +635,15 @@ def test_multiprocess_loading_reads_every_example_exactly_once(tmp_path, cached)
     ids = [each for batch in loader for each in (m["id"] for m in batch["metadata"])]
     assert len(alone) > 8
     assert sorted(ids) == sorted(alone)
+
+
+def test_a_non_finite_regression_score_is_refused(tmp_path):
+    header = (
+        "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"
+    )
+    for score in ("inf", "-inf", "nan"):
+        row = f"1\tg\tf\ty\t0\tn\tn\tA man.\tA man.\t{score}"
+        path = write(tmp_path, f"stsb_{score}.tsv", [header, row])
+        message = str(read_error(make_reader("stsb"), path))
+        assert f"{path}:2" in message and "field 'label'" in message
+        assert f"label '{score}' is not a finite number" in message

@@ -86,6 +86,17 @@ def resolve_data_file(file_path: str, task: Optional[str] = None) -> Path:
     )
 
 
+def _undecodable_line(path: Path, encoding: str) -> Tuple[Optional[int], Optional[int]]:
+    """The first line of a file that does not decode, and the byte where it stops."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as error:
+                return number, error.start
+    return None, None
+
+
 def _unexpected_value(error: Exception) -> DataError:
     return DataError(
         f"a value has an unexpected type or shape ({type(error).__name__}: {error}).",
@@ -228,12 +239,14 @@ class TaskReader(DatasetReader):
                 line = example.line
                 yield example
         except UnicodeDecodeError as error:
+            # Text files decode ahead in chunks: find the line itself.
+            bad_line, column = _undecodable_line(path, error.encoding)
             raise DataError(
-                f"not {error.encoding} text after line {line} (byte {error.start}: "
-                f"{error.reason}).",
+                f"not {error.encoding} text: {error.reason} at byte {column} of the line.",
                 file=str(path),
+                line=bad_line,
                 task=self.task.name,
-                fix="save the file as UTF-8, or set the reader's encoding",
+                fix="save the file as UTF-8 (or remove the line)",
             ) from None
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
             unexpected = _unexpected_value(error)
