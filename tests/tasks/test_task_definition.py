@@ -208,6 +208,7 @@ EXPECTED_TASKS = {
     "mnli",
     "qnli",
     "qnli_ranking",
+    "trec",
     "everyday_mc",
     "everyday_cloze",
     "rte",

@@ -1,6 +1,7 @@
 """One reader for all the tasks of an experiment, built from their task definitions."""
 
 import json
+import os
 import logging
 from copy import deepcopy
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
@@ -145,8 +146,8 @@ class MultiTaskReader(DatasetReader):
         """The reader of one data file of a task, and the file's path."""
         where = f"data path of task '{task}': "
         reader = self.reader_for(task, where="data path: ")
-        if isinstance(data_file, str):
-            return reader, data_file
+        if isinstance(data_file, (str, os.PathLike)):
+            return reader, str(data_file)
         if not isinstance(data_file, Mapping) or "path" not in data_file:
             raise ConfigurationError(
                 f"{where}{data_file!r} is neither a path nor an object with a 'path' key."
