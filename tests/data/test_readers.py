@@ -647,3 +647,11 @@ def test_a_non_finite_regression_score_is_refused(tmp_path):
         message = str(read_error(make_reader("stsb"), path))
         assert f"{path}:2" in message and "field 'label'" in message
         assert f"label '{score}' is not a finite number" in message
+
+
+def test_a_reader_that_opens_its_file_itself_locates_undecodable_bytes(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_bytes(b"A first sentence.\nA second one.\nA th\xffird.\n")
+    message = str(read_error(make_reader("mlm"), path))
+    assert f"{path}:3" in message and "not utf-8 text" in message and "byte 4 of" in message
+    assert "How to fix" in message
