@@ -401,7 +401,11 @@ def _tell(message: str) -> None:
 
 @fix("atomic_model_archive", ("allennlp.models.archival",), "after", lambda: True)
 def write_model_archives_atomically(module: types.ModuleType) -> None:
-    """Writes model.tar.gz under a temporary name, renamed into place once it is complete."""
+    """Writes model.tar.gz under a temporary name; a file that does not extract leaves no folder.
+
+    An archive is renamed into place once complete. `load_archive` extracts with cleanup off, so
+    an extraction that fails (not an archive, a truncated one) left its temporary folder behind.
+    """
     import functools
     import os
     import tempfile
