@@ -107,8 +107,11 @@ def _span_recall(m: "TaskMetrics") -> float:
 def check_metric_names(task: str, names: List[str]) -> None:
     unknown = [name for name in names if name not in METRICS]
     if unknown:
+        from mtdnn_allennlp.common.config_check import did_you_mean
+
         raise ConfigurationError(
-            f"Task '{task}': unknown metrics {unknown}. Available: {sorted(METRICS)}."
+            f"Task '{task}': unknown metrics {unknown} in its 'metrics' key."
+            f"{did_you_mean(unknown[0], METRICS)} Available: {sorted(METRICS)}."
         )
 
 

@@ -112,7 +112,7 @@ def test_predict_names_the_line_of_an_unknown_task(trained, tmp_path):
         check=False,
     )
     assert result.returncode != 0
-    assert "input 2" in result.stderr and "unknown task 'mnli'" in result.stderr
+    assert f"{inputs}:2" in result.stderr and "unknown task 'mnli'" in result.stderr
 
 
 def _final_weights(run: Path) -> dict:

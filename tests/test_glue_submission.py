@@ -96,8 +96,10 @@ def test_bad_requests_are_configuration_errors(archive, tmp_path):
         write_submission(str(archive), str(tmp_path), tasks=["snli"])
     with pytest.raises(ConfigurationError, match="has no 'mrpc' head"):
         write_submission(str(archive), str(tmp_path), tasks=["mrpc"])
-    with pytest.raises(ConfigurationError, match="data file not found"):
-        write_submission(str(archive), str(tmp_path), data_dir=str(tmp_path / "nowhere"))
+    output = tmp_path / "submission"
+    with pytest.raises(ConfigurationError, match=r"test file not found.*\n.*--data-dir .*nowhere"):
+        write_submission(str(archive), str(output), data_dir=str(tmp_path / "nowhere"))
+    assert not output.exists()
 
 
 def test_every_glue_task_of_the_library_has_a_file():

@@ -27,7 +27,7 @@ def test_the_second_run_reads_tokenised_data_from_the_cache(tmp_path):
     first = (tmp_path / "first" / "out.log").read_text()
     assert "tokenised instances cached in" in first
     assert "tokenised instances from cache" not in first
-    entries = sorted(path.name.split("-")[0] for path in cache.glob("*.pkl"))
+    entries = sorted(path.name.split("-")[0] for path in cache.glob("*.json"))
     # Train and dev files of the three demo tasks.
     assert entries == ["rte", "rte", "sst2", "sst2", "stsb", "stsb"]
     config = json.loads((tmp_path / "first" / "config.json").read_text())

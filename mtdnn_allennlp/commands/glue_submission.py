@@ -95,8 +95,8 @@ def write_submission(
     from allennlp.common.util import import_module_and_submodules
     from allennlp.models.archival import load_archive
 
+    from mtdnn_allennlp.common.atomic import atomic_folder
     from mtdnn_allennlp.common.environment import setting
-    from mtdnn_allennlp.data.dataset_readers.task_reader import resolve_data_file
 
     import_module_and_submodules("mtdnn_allennlp")
     glue = Path(data_dir) if data_dir else Path(setting("MTDNN_DATA")) / "glue"
@@ -124,34 +124,70 @@ def write_submission(
     if skipped:
         logger.info("No GLUE submission file for tasks %s", skipped)
 
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
+    # Every test file is found before anything is written: a missing one leaves no partial
+    # submission behind.
+    test_files = {
+        name: _test_file(glue / test_file, task, data_dir)
+        for task in chosen
+        for name, test_file in GLUE_FILES[task]
+    }
     written: Dict[str, int] = {}
-    for task in chosen:
-        task_reader = reader.reader_for(task)  # type: ignore[attr-defined]
-        # A test set is predicted whole, whatever cap the training run's reader had.
-        task_reader.max_instances = None
-        to_file_value = {name: value for value, name in task_reader.label_map.items()}
-        task_type = model.tasks[task].task_type  # type: ignore[attr-defined]
-        for name, test_file in GLUE_FILES[task]:
-            path = resolve_data_file(str(glue / test_file), task)
-            instances = list(task_reader.read(str(path)))
-            rows = []
-            batches = Tqdm.tqdm(
-                range(0, len(instances), batch_size), desc=f"{name}: predicting", unit=" batches"
-            )
-            for start in batches:
-                for prediction in model.forward_on_instances(instances[start : start + batch_size]):
-                    if task_type == "regression":
-                        low, high = STSB_RANGE
-                        value = f"{min(max(float(prediction['score']), low), high):.3f}"
-                    else:
-                        value = to_file_value.get(prediction["label"], prediction["label"])
-                    rows.append(f"{prediction['id']}\t{value}")
-            (output / name).write_text("index\tprediction\n" + "".join(r + "\n" for r in rows))
-            written[name] = len(rows)
-            logger.info("%s: %d predictions of %s from %s", name, len(rows), task, path)
+    with atomic_folder(output_dir) as output:
+        for task in chosen:
+            _write_task(model, reader, task, test_files, output, batch_size, written)
     return written
+
+
+def _test_file(path: Path, task: str, data_dir: Optional[str]) -> Path:
+    from mtdnn_allennlp.common.errors import DataError
+    from mtdnn_allennlp.data.dataset_readers.task_reader import resolve_data_file
+
+    if data_dir is None:
+        return resolve_data_file(str(path), task)
+    if not path.is_file():
+        raise DataError(
+            "test file not found; nothing was written.",
+            file=str(path),
+            task=task,
+            fix=f"--data-dir {data_dir} must be the GLUE folder holding RTE/, SST-2/, ...; "
+            "give the right folder, or leave out the task with --tasks",
+        )
+    return path
+
+
+def _write_task(
+    model,
+    reader,
+    task: str,
+    test_files: Dict[str, Path],
+    output: Path,
+    batch_size: int,
+    written: Dict[str, int],
+) -> None:
+    """Predicts one task's test files into the (temporary) submission folder."""
+    task_reader = reader.reader_for(task)  # type: ignore[attr-defined]
+    # A test set is predicted whole, whatever cap the training run's reader had.
+    task_reader.max_instances = None
+    to_file_value = {name: value for value, name in task_reader.label_map.items()}
+    task_type = model.tasks[task].task_type  # type: ignore[attr-defined]
+    for name, _ in GLUE_FILES[task]:
+        path = test_files[name]
+        instances = list(task_reader.read(str(path)))
+        rows = []
+        batches = Tqdm.tqdm(
+            range(0, len(instances), batch_size), desc=f"{name}: predicting", unit=" batches"
+        )
+        for start in batches:
+            for prediction in model.forward_on_instances(instances[start : start + batch_size]):
+                if task_type == "regression":
+                    low, high = STSB_RANGE
+                    value = f"{min(max(float(prediction['score']), low), high):.3f}"
+                else:
+                    value = to_file_value.get(prediction["label"], prediction["label"])
+                rows.append(f"{prediction['id']}\t{value}")
+        (output / name).write_text("index\tprediction\n" + "".join(r + "\n" for r in rows))
+        written[name] = len(rows)
+        logger.info("%s: %d predictions of %s from %s", name, len(rows), task, path)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

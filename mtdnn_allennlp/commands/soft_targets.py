@@ -89,6 +89,8 @@ def _files_into_one(
 def _soft_targets(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    from allennlp.common.checks import ConfigurationError
+
     from mtdnn_allennlp.distillation.soft_targets import (
         average_records,
         teacher_records,
@@ -99,18 +101,26 @@ def _soft_targets(args: argparse.Namespace) -> None:
     teachers = []
     for index, archive in enumerate(archives):
         logger.info("soft targets from teacher %d: %s", index, archive)
-        records = teacher_records(
-            archive,
-            args.input_file,
-            args.batch_size,
-            args.cuda_device,
-            sample_per_task=args.sample_per_task,
-            sample_seed=args.sample_seed,
-        )
-        if args.per_teacher_dir:
-            write_records(records, str(Path(args.per_teacher_dir) / f"teacher_{index}.jsonl"))
+        try:
+            records = teacher_records(
+                archive,
+                args.input_file,
+                args.batch_size,
+                args.cuda_device,
+                sample_per_task=args.sample_per_task,
+                sample_seed=args.sample_seed,
+            )
+        except Exception as error:
+            # Nothing is written until every teacher has succeeded.
+            raise ConfigurationError(
+                f"teacher {index} of {len(archives)} ({archive}) failed: {error}\n  Nothing was "
+                "written; fix or drop that teacher and run the command again."
+            ) from error
         teachers.append(records)
     averaged = average_records(teachers, archives)
+    if args.per_teacher_dir:
+        for index, records in enumerate(teachers):
+            write_records(records, str(Path(args.per_teacher_dir) / f"teacher_{index}.jsonl"))
     write_records(averaged, args.output_file)
     logger.info(
         "wrote soft targets of %d examples, averaged over %d teacher(s), to %s",

@@ -11,6 +11,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.tqdm import Tqdm
 
+from mtdnn_allennlp.common.atomic import atomic_folder
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
 from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
 from mtdnn_allennlp.models.heads.task_head import (
@@ -86,10 +87,16 @@ def example_inputs(batch: int = 2, length: int = 8) -> Dict[str, torch.Tensor]:
 
 
 def export_model(model, reader, folder: str) -> Path:
-    """Writes model.onnx, tokenizer/, labels.json and predict_onnx.py into `folder`."""
+    """Writes model.onnx, tokenizer/, labels.json and predict_onnx.py into `folder`: all into a
+    temporary folder first, moved into place once the export succeeded."""
     check_exportable(model)
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_folder(folder) as temporary:
+        _export_into(model, reader, temporary)
+    logger.info("exported %s to %s", sorted(model.tasks), folder)
+    return Path(folder)
+
+
+def _export_into(model, reader, out: Path) -> None:
     progress = Tqdm.tqdm(total=3, desc="export-onnx: graph, tokenizer, labels")
     model.eval()
     wrapper = AllHeads(model).eval()
@@ -138,8 +145,6 @@ def export_model(model, reader, folder: str) -> Path:
     shutil.copy(Path(__file__).with_name("predict_onnx.py"), out / "predict_onnx.py")
     progress.update()
     progress.close()
-    logger.info("exported %s to %s", sorted(model.tasks), out)
-    return out
 
 
 def _per_piece(model, task: str) -> bool:

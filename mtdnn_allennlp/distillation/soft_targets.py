@@ -38,6 +38,7 @@ import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.tqdm import Tqdm
 
+from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.losses import MASKED_SCORE
 from mtdnn_allennlp.tasks import TaskDefinition
@@ -344,8 +345,8 @@ def average_span_records(parts: List[Record]) -> Record:
 
 
 def write_records(records: Mapping[Key, Record], path: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
+    """Writes the file whole or not at all (a temporary file renamed into place)."""
+    with atomic_file(path, "w", encoding="utf-8") as handle:
         for record in records.values():
             handle.write(json.dumps(record) + "\n")
 
@@ -361,8 +362,17 @@ def read_records(path: str) -> Dict[Key, Record]:
             "F --include-package mtdnn_allennlp` (see docs/distillation.md)",
         )
     records: Dict[Key, Record] = {}
-    with open(file, encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with open(file, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(
+                    f"not UTF-8 text (byte {error.start} of the line: {error.reason}).",
+                    file=str(file),
+                    line=line_number,
+                    fix="give a soft-target JSONL file written by `allennlp soft-targets`",
+                ) from None
             if not line.strip():
                 continue
             try:

@@ -3,9 +3,14 @@
 Each line is an object with a `task` key (optional when the model has one task) and that task's
 inputs: `premise` (and `hypothesis`), or `words` for tagging; an `id` is echoed back. Lines are
 grouped by task for the model, since a batch holds one task, and put back in input order.
+
+Output line N is always input line N: `allennlp predict` hands this predictor every line of the
+file, empty ones included, with its number (the compat fix `predict_lines`). A bad line stops
+the run with the file and line named; with `skip_invalid` it gets an error record instead.
 """
 
-from typing import Dict, List
+import json
+from typing import Dict, Iterable, Iterator, List, Optional, Union
 
 from allennlp.common.util import JsonDict, sanitize
 from allennlp.data import Instance
@@ -17,6 +22,20 @@ from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS, OPTIONAL_INPUT_FIELDS
 
 
+class InputLine(dict):
+    """One input line's JSON object, with where it was read (and why it is bad, if it is)."""
+
+    def __init__(self, values: JsonDict, file: str, line: int, error: Optional[DataError] = None):
+        super().__init__(values)
+        self.file, self.line, self.error = file, line, error
+
+
+LINE_FIX = (
+    'each line is one JSON object, e.g. {"task": "rte", "premise": "...", "hypothesis": "..."}; '
+    "with --predictor-args '{\"skip_invalid\": true}' a bad line gets an error record instead"
+)
+
+
 @Predictor.register("mtdnn")
 class MultiTaskPredictor(Predictor):
     """
@@ -26,6 +45,10 @@ class MultiTaskPredictor(Predictor):
         Echo each example's input fields (`premise`, `hypothesis`, `words`, ...) as the
         output's `input`, e.g. when predicting a TSV with `--use-dataset-reader`. From the
         command line: `--predictor-args '{"include_input": true}'`.
+    skip_invalid : `bool`, optional (default = `False`)
+        Write `{"line": N, "error": "..."}` for a bad input line (invalid JSON, an empty line,
+        a missing or mistyped field) and go on, instead of stopping at the first one: output
+        line N stays input line N. `--predictor-args '{"skip_invalid": true}'`.
     """
 
     def __init__(
@@ -34,22 +57,55 @@ class MultiTaskPredictor(Predictor):
         dataset_reader: MultiTaskReader,
         frozen: bool = True,
         include_input: bool = False,
+        skip_invalid: bool = False,
     ):
         super().__init__(model, dataset_reader, frozen)
         self._inputs_seen = 0
         self.include_input = include_input
+        self.skip_invalid = skip_invalid
+
+    # --- lines ----------------------------------------------------------------------------
+
+    def json_lines(self, file: str, lines: Iterable[str]) -> Iterator[InputLine]:
+        """Every line of an input file, numbered as in the file; bad ones carry their error."""
+        for number, line in enumerate(lines, start=1):
+            yield self._parse_line(file, number, line)
+
+    def _parse_line(self, file: str, number: int, line: str) -> InputLine:
+        def bad(problem: str) -> InputLine:
+            return InputLine(
+                {}, file, number, DataError(problem, file=file, line=number, fix=LINE_FIX)
+            )
+
+        if not line.strip():
+            return bad("empty line (output line N is input line N, so every line needs one).")
+        try:
+            values = json.loads(line.rstrip("\r\n"))
+        except json.JSONDecodeError as error:
+            return bad(f"not valid JSON: {error.msg} at column {error.colno}.")
+        if not isinstance(values, dict):
+            return bad(f"a JSON {_json_kind(values)}, not an object.")
+        return InputLine(values, file, number)
+
+    # --- instances ------------------------------------------------------------------------
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         self._inputs_seen += 1
-        where = f"input {self._inputs_seen}: "
+        if isinstance(json_dict, InputLine):
+            if json_dict.error is not None:
+                raise json_dict.error
+            return self._located_instance(json_dict, json_dict.file, json_dict.line)
+        return self._located_instance(json_dict, None, self._inputs_seen)
+
+    def _located_instance(self, json_dict: JsonDict, file: Optional[str], line: int) -> Instance:
         reader: MultiTaskReader = self._dataset_reader  # type: ignore[assignment]
         try:
-            task_reader = reader.reader_for(json_dict.get("task"), where=where)
+            task_reader = reader.reader_for(json_dict.get("task"))
             names = INPUT_FIELDS[task_reader.task.data_format]
             missing = [name for name in names if name not in json_dict]
             if missing:
                 raise DataError(
-                    f"{where}no {missing[0]} for task '{task_reader.task.name}'.",
+                    f"no {missing[0]} for task '{task_reader.task.name}'.",
                     field=missing[0],
                     fix=f"a '{task_reader.task.data_format}' task reads the keys {list(names)}",
                 )
@@ -58,15 +114,38 @@ class MultiTaskPredictor(Predictor):
             inputs.update((name, json_dict[name]) for name in optional if name in json_dict)
             return task_reader.text_to_instance(**inputs, id=json_dict.get("id"))
         except DataError as error:
+            where = "" if file is not None else f"input {line}: "
             raise DataError(
-                f"{where}{error}" if not str(error).startswith(where) else str(error)
+                where + error.problem,
+                file=file,
+                line=line if file is not None else None,
+                field=error.field,
+                fix=error.fix,
             ) from None
+        except Exception as error:  # ConfigurationError (unknown task), a wrong type
+            where = "" if file is not None else f"input {line}: "
+            located = line if file is not None else None
+            raise DataError(f"{where}{error}", file=file, line=located, fix=LINE_FIX) from None
+
+    # --- predictions ----------------------------------------------------------------------
 
     def predict_json(self, inputs: JsonDict) -> JsonDict:
         return self.predict_batch_json([inputs])[0]
 
     def predict_batch_json(self, inputs: List[JsonDict]) -> List[JsonDict]:
-        return self.predict_batch_instance([self._json_to_instance(each) for each in inputs])
+        results: List[Optional[JsonDict]] = [None] * len(inputs)
+        instances: Dict[int, Instance] = {}
+        for position, each in enumerate(inputs):
+            try:
+                instances[position] = self._json_to_instance(each)
+            except DataError as error:
+                if not self.skip_invalid:
+                    raise
+                results[position] = _error_record(each, error)
+        predicted = self.predict_batch_instance(list(instances.values())) if instances else []
+        for position, result in zip(instances, predicted, strict=True):
+            results[position] = result
+        return results  # type: ignore[return-value]
 
     def predict_instance(self, instance: Instance) -> JsonDict:
         return self.predict_batch_instance([instance])[0]
@@ -80,8 +159,10 @@ class MultiTaskPredictor(Predictor):
             outputs = self._model.forward_on_instances([instances[i] for i in positions])
             for position, output in zip(positions, outputs, strict=True):
                 results[position] = output
-        if self.include_input:
-            for result, instance in zip(results, instances, strict=True):
+        for result, instance in zip(results, instances, strict=True):
+            if instance["metadata"].metadata.get("truncated"):  # type: ignore[attr-defined]
+                result["truncated"] = True
+            if self.include_input:
                 result["input"] = self._input_fields(instance)
         return sanitize(results)
 
@@ -91,3 +172,19 @@ class MultiTaskPredictor(Predictor):
         data_format = reader.tasks[instance["task"].metadata].data_format  # type: ignore
         names = (*INPUT_FIELDS[data_format], *OPTIONAL_INPUT_FIELDS.get(data_format, ()))
         return {name: metadata[name] for name in names if metadata.get(name) is not None}
+
+
+def _error_record(inputs: JsonDict, error: DataError) -> JsonDict:
+    record: JsonDict = {}
+    if isinstance(inputs, InputLine):
+        record["line"] = inputs.line
+    for key in ("task", "id"):
+        if key in inputs:
+            record[key] = inputs[key]
+    record["error"] = error.problem if isinstance(inputs, InputLine) else str(error)
+    return record
+
+
+def _json_kind(value: Union[list, str, int, float, bool, None]) -> str:
+    names = {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    return names.get(type(value), "null")

@@ -188,6 +188,8 @@ class TaskDefinition(FromParams):
         self.loss = loss or kind.loss
         self.kd_loss = kd_loss or kind.kd_loss
         self.adv_loss = adv_loss or kind.adv_loss
+        for key in ("loss", "kd_loss", "adv_loss"):
+            _check_loss_name(name, key, getattr(self, key))
         self.head = dict(head or {})
         self.head.setdefault("type", kind.head)
         self.dropout = dropout
@@ -226,3 +228,18 @@ class TaskDefinition(FromParams):
 
     def __repr__(self) -> str:
         return f"TaskDefinition({self.name}, {self.task_type}, {self.data_format})"
+
+
+def _check_loss_name(task: str, key: str, spec: LossSpec) -> None:
+    from allennlp.common import Registrable
+
+    from mtdnn_allennlp.common.config_check import did_you_mean
+    from mtdnn_allennlp.losses import TaskLoss
+
+    name = spec if isinstance(spec, str) else dict(spec).get("type")
+    registered = Registrable._registry.get(TaskLoss, {})
+    if name not in registered:
+        raise ConfigurationError(
+            f"Task '{task}': unknown {key} '{name}'.{did_you_mean(str(name), registered)} "
+            f"Registered losses: {sorted(registered)}."
+        )

@@ -294,3 +294,15 @@ def test_ranking_truncation_is_counted_once_per_example(tmp_path):
     instances = list(reader.read(str(path)))
     assert [len(instance["tokens"]) for instance in instances] == [2, 2]  # type: ignore
     assert reader.truncated == 1
+
+
+def test_mtdnn_tsv_undecodable_bytes_are_a_located_skippable_row(tmp_path):
+    path = tmp_path / "data.tsv"
+    path.write_bytes(b"u1\t1\ta fine film\nu2\t0\tdu\xffll\nu3\t0\tdull\n")
+    layout = {"type": "mtdnn_tsv", "label_map": {"0": "negative", "1": "positive"}}
+    with pytest.raises(DataError) as info:
+        list(reader_for("premise_only", layout).read(str(path)))
+    message = str(info.value)
+    assert f"{path}:2" in message and "not valid utf-8" in message and "How to fix" in message
+    skipping = reader_for("premise_only", {**layout, "skip_invalid": True})
+    assert [meta(i)["id"] for i in skipping.read(str(path))] == ["u1", "u3"]

@@ -367,3 +367,27 @@ def test_loader_with_main_task_ratio_sees_the_main_task_whole_each_epoch():
         assert len(auxiliary) == len(set(auxiliary)) <= 4 * 8
     # each epoch draws other auxiliary batches
     assert {k for b in epochs[0] for k in b} != {k for b in epochs[1] for k in b}
+
+
+@pytest.mark.parametrize("read_at_start", [True, False])
+def test_a_type_error_while_reading_never_leaves_the_loader_as_one(monkeypatch, read_at_start):
+    """allennlp's trainer takes a TypeError from len(loader) for "no length"; the loader turns
+    any TypeError from a reader into a ConfigurationError naming the task and file."""
+    built_reader = reader("rte")
+
+    def broken(task, path):
+        raise TypeError("'int' object is not iterable")
+
+    monkeypatch.setattr(built_reader, "read_task", broken)
+    with pytest.raises(ConfigurationError, match=r"Task 'rte': reading .*RTE.* failed with Type"):
+        built = MultiTaskDataLoader(
+            built_reader, {"rte": PATHS["rte"]}, read_at_start=read_at_start
+        )
+        len(built)
+
+
+def test_files_are_read_when_the_loader_is_built():
+    built = MultiTaskDataLoader(reader("rte"), {"rte": PATHS["rte"]})
+    assert built._instances is not None and len(built._instances["rte"]) > 0
+    lazy = MultiTaskDataLoader(reader("rte"), {"rte": PATHS["rte"]}, read_at_start=False)
+    assert lazy._instances is None

@@ -464,7 +464,7 @@ def test_conll2003_line_missing_its_ner_column(tmp_path):
 def test_sequence_with_unknown_tag(tmp_path):
     path = write(tmp_path, "ncbi.tsv", ["Myotonic\tB-Disease", "dystrophy\tB-Gene", ""])
     error = read_error(make_reader("ncbi_disease"), path)
-    message = assert_located(error, path, 1, "ncbi_disease", "tags")  # the sentence's line
+    message = assert_located(error, path, 2, "ncbi_disease", "tags")  # the tag's own line
     assert "unknown label 'B-Gene'" in message
 
 
@@ -635,3 +635,23 @@ def test_multiprocess_loading_reads_every_example_exactly_once(tmp_path, cached)
     ids = [each for batch in loader for each in (m["id"] for m in batch["metadata"])]
     assert len(alone) > 8
     assert sorted(ids) == sorted(alone)
+
+
+def test_a_non_finite_regression_score_is_refused(tmp_path):
+    header = (
+        "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore"
+    )
+    for score in ("inf", "-inf", "nan"):
+        row = f"1\tg\tf\ty\t0\tn\tn\tA man.\tA man.\t{score}"
+        path = write(tmp_path, f"stsb_{score}.tsv", [header, row])
+        message = str(read_error(make_reader("stsb"), path))
+        assert f"{path}:2" in message and "field 'label'" in message
+        assert f"label '{score}' is not a finite number" in message
+
+
+def test_a_reader_that_opens_its_file_itself_locates_undecodable_bytes(tmp_path):
+    path = tmp_path / "text.txt"
+    path.write_bytes(b"A first sentence.\nA second one.\nA th\xffird.\n")
+    message = str(read_error(make_reader("mlm"), path))
+    assert f"{path}:3" in message and "not utf-8 text" in message and "byte 4 of" in message
+    assert "How to fix" in message

@@ -54,6 +54,10 @@ class MultiTaskDataLoader(DataLoader):
     drop_last : `bool`, optional (default = `False`)
         Drop each task's last, smaller batch.
     cuda_device : `Union[int, str, torch.device]`, optional
+    read_at_start : `bool`, optional (default = `True`)
+        Read every file when the loader is built, so that a bad row in a dev or test file stops
+        `allennlp train` before the first epoch rather than after it (and before anything is
+        checkpointed). Off: read on first use.
     """
 
     def __init__(
@@ -67,6 +71,7 @@ class MultiTaskDataLoader(DataLoader):
         seed: int = 2018,
         drop_last: bool = False,
         cuda_device: Optional[Union[int, str, torch.device]] = None,
+        read_at_start: bool = True,
     ) -> None:
         if not isinstance(reader, MultiTaskReader):
             raise ConfigurationError(
@@ -101,6 +106,8 @@ class MultiTaskDataLoader(DataLoader):
         self._instances: Optional[Dict[str, List[Instance]]] = None
         self._vocab: Optional[Vocabulary] = None
         self._epoch = 0
+        if read_at_start:
+            self._load()
 
     # --- instances ------------------------------------------------------------------------
 
@@ -108,12 +115,20 @@ class MultiTaskDataLoader(DataLoader):
         if self._instances is None:
             self._instances = {}
             for task, path in self.paths.items():
-                progress = Tqdm.tqdm(
-                    self.reader.read_task(task, path),
-                    desc=f"task {task}: reading and tokenising",
-                    unit=" instances",
-                )
-                instances = list(progress)
+                try:
+                    progress = Tqdm.tqdm(
+                        self.reader.read_task(task, path),
+                        desc=f"task {task}: reading and tokenising",
+                        unit=" instances",
+                    )
+                    instances = list(progress)
+                except TypeError as error:
+                    # allennlp's trainer reads a TypeError from len() as "this loader has no
+                    # length" and fails later on an unrelated `int * None`: never let one out.
+                    raise ConfigurationError(
+                        f"Task '{task}': reading {path} failed with {type(error).__name__}: "
+                        f"{error}"
+                    ) from error
                 if not instances:
                     raise ConfigurationError(f"Task '{task}': no examples in {path}.")
                 if self._vocab is not None:

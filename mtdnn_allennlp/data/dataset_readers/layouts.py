@@ -454,6 +454,7 @@ class ConllIobReader(TextLinesReader):
         words: List[str] = []
         tags: List[str] = []
         start = 0
+        bad_tag: Optional[RawExample] = None  # the sentence's first unknown tag, at its line
         for line, text in self.decoded_lines(path):
             if isinstance(text, RawExample):
                 yield text
@@ -461,8 +462,8 @@ class ConllIobReader(TextLinesReader):
             columns = text.split()
             if not columns or columns[0] == "-DOCSTART-":
                 if words:
-                    yield RawExample(start, {"words": words, "tags": tags, "id": start})
-                words, tags = [], []
+                    yield bad_tag or RawExample(start, {"words": words, "tags": tags, "id": start})
+                words, tags, bad_tag = [], [], None
                 continue
             wanted = (self.token_column, self.tag_column)
             if len(columns) < 2 or not all(-len(columns) <= c < len(columns) for c in wanted):
@@ -478,8 +479,18 @@ class ConllIobReader(TextLinesReader):
                 start = line
             words.append(columns[self.token_column])
             tags.append(columns[self.tag_column])
+            if bad_tag is None:
+                bad_tag = self._unknown_tag(path, line, tags[-1])
         if words:
-            yield RawExample(start, {"words": words, "tags": tags, "id": start})
+            yield bad_tag or RawExample(start, {"words": words, "tags": tags, "id": start})
+
+    def _unknown_tag(self, path: Path, line: int, tag: str) -> Optional[RawExample]:
+        """A bad row at the tag's own line when the task does not declare the tag."""
+        try:
+            self._index_of(self._label_name(tag, "tags"), "tags")
+        except DataError as error:
+            return self._bad_row(path, line, error.problem, error.fix or "", "tags")
+        return None
 
 
 @register(DatasetReader, "mtdnn_jsonl", deprecated_name="jsonl")

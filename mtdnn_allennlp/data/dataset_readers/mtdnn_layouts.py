@@ -20,8 +20,8 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.registered_names import register
-from mtdnn_allennlp.data.dataset_readers.layouts import GlueTsvReader
-from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
+from mtdnn_allennlp.data.dataset_readers.layouts import GlueTsvReader, TextLinesReader
+from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +43,13 @@ LAYOUT_TEXT = {
 
 
 @DatasetReader.register("mtdnn_tsv")
-class MtdnnTsvReader(TaskReader):
+class MtdnnTsvReader(TextLinesReader):
     """MT-DNN's raw TSV rows (see the module docstring), by the task's data format.
 
     Rows are split on tabs only (no quote handling: texts hold bare quotes). A row with the
     wrong number of columns, a list that does not parse, or `ruid`s that do not match the
-    hypotheses is a `DataError` naming the file, line and field.
+    hypotheses is a `DataError` naming the file, line and field; so is a line that does not
+    decode (`encoding`, `errors`: see `TextLinesReader`), which `skip_invalid` can skip.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -62,12 +63,14 @@ class MtdnnTsvReader(TaskReader):
 
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
         data_format = self.task.data_format
-        with open(path, encoding="utf-8") as handle:
-            for line, text in enumerate(handle, start=1):
-                text = text.rstrip("\r\n")
-                if not text.strip():
-                    continue
-                yield self._row(path, line, text.split("\t"), data_format)
+        for line, text in self.decoded_lines(path):
+            if isinstance(text, RawExample):  # a line that does not decode
+                yield text
+                continue
+            text = text.rstrip("\r\n")
+            if not text.strip():
+                continue
+            yield self._row(path, line, text.split("\t"), data_format)
 
     def _row(self, path: Path, line: int, row: List[str], data_format: str) -> RawExample:
         names = MTDNN_COLUMNS[data_format]

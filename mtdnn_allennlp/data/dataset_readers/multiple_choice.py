@@ -55,6 +55,8 @@ def choice_instance(
         truncated = truncated or encoded.truncated
         fields_per_choice.append(reader._text_field(encoded))
     reader.truncated += truncated  # counted once per example, like the other data formats
+    if truncated:
+        metadata["truncated"] = True
     metadata.update(context=context, question=question, choices=choices)
     index = None if label is None else choice_index(label, choices)
     return reader._candidates_instance(fields_per_choice, metadata, index)

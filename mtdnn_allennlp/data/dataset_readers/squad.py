@@ -90,6 +90,13 @@ class SquadReader(TaskReader):
         try:
             with open(path, encoding="utf-8") as handle:
                 document = json.load(handle)
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"not UTF-8 text (byte {error.start}: {error.reason}).",
+                file=str(path),
+                task=self.task.name,
+                fix="save the file as UTF-8",
+            ) from None
         except json.JSONDecodeError as error:
             raise DataError(
                 f"not valid JSON ({error.msg}, line {error.lineno}).",
@@ -138,10 +145,20 @@ class SquadReader(TaskReader):
         answers = qa.get("answers")
         if answers is None:
             return RawExample(number, {"question": question, "context": context, "id": qid})
+        if not isinstance(answers, list):
+            return bad(
+                f"answers is {type(answers).__name__} {answers!r}, not a list.",
+                'write answers as a list: [{"text": "...", "answer_start": <character offset>}]',
+                "answers",
+            )
         aligned: List[Tuple[str, int]] = []
         texts: List[str] = []
         for answer in answers:
-            text, start = answer.get("text"), answer.get("answer_start")
+            text, start = (
+                (answer.get("text"), answer.get("answer_start"))
+                if isinstance(answer, dict)
+                else (None, None)
+            )
             if not isinstance(text, str) or not isinstance(start, int):
                 return bad(
                     f"an answer lacks its text or answer_start: {answer}.",

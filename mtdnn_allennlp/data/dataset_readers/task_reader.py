@@ -86,6 +86,24 @@ def resolve_data_file(file_path: str, task: Optional[str] = None) -> Path:
     )
 
 
+def _undecodable_line(path: Path, encoding: str) -> Tuple[Optional[int], Optional[int]]:
+    """The first line of a file that does not decode, and the byte where it stops."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError as error:
+                return number, error.start
+    return None, None
+
+
+def _unexpected_value(error: Exception) -> DataError:
+    return DataError(
+        f"a value has an unexpected type or shape ({type(error).__name__}: {error}).",
+        fix="check this row against the task's data format (docs/task_library.md)",
+    )
+
+
 class TaskReader(DatasetReader):
     """
     # Parameters
@@ -211,10 +229,37 @@ class TaskReader(DatasetReader):
         self._log_counts(path)
 
     def _examples(self, path: Path) -> Iterable[RawExample]:
-        examples: Iterable[RawExample] = self.raw_examples(path)
+        examples: Iterable[RawExample] = self._guarded(path, self.raw_examples(path))
         if self.sample_size is not None:
             examples = self._sample(list(examples))
         return examples
+
+    def _guarded(self, path: Path, examples: Iterable[RawExample]) -> Iterator[RawExample]:
+        """The file's examples; a decoding or shape error that a layout did not locate names
+        the file and the line after the last good example."""
+        line = 0
+        try:
+            for example in examples:
+                line = example.line
+                yield example
+        except UnicodeDecodeError as error:
+            # Text files decode ahead in chunks: find the line itself.
+            bad_line, column = _undecodable_line(path, error.encoding)
+            raise DataError(
+                f"not {error.encoding} text: {error.reason} at byte {column} of the line.",
+                file=str(path),
+                line=bad_line,
+                task=self.task.name,
+                fix="save the file as UTF-8 (or remove the line)",
+            ) from None
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+            unexpected = _unexpected_value(error)
+            raise DataError(
+                f"after line {line}: {unexpected.problem}",
+                file=str(path),
+                task=self.task.name,
+                fix=unexpected.fix,
+            ) from None
 
     def _build(self, example: RawExample, path: Path) -> Tuple[Optional[List[Instance]], bool]:
         """The example's instances (None if skipped) and whether it was truncated."""
@@ -223,6 +268,11 @@ class TaskReader(DatasetReader):
             if example.error is not None:
                 raise example.error
             instances = self.instances_of(example)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as error:
+            # A value of the wrong shape (e.g. a number where a list belongs) that no check
+            # caught: located like any bad row, and never a TypeError, which allennlp's trainer
+            # would take for a loader without a length.
+            return self._build(RawExample(example.line, error=_unexpected_value(error)), path)
         except DataError as error:
             located = error
             if error.file is None:
@@ -262,7 +312,7 @@ class TaskReader(DatasetReader):
         assert self.cache_directory is not None
         settings = dict(self.cache_settings(), limit=limit)
         key = tokenization_cache.cache_key(self.source_files(path), self.encoder_name, settings)
-        return self.cache_directory / f"{self.task.name}-{key[:32]}.pkl"
+        return self.cache_directory / f"{self.task.name}-{key[:32]}.json"
 
     def _read_cached(self, path: Path) -> Iterator[Instance]:
         # The cache holds the whole file's entries before sharding, so every worker of a
@@ -362,6 +412,8 @@ class TaskReader(DatasetReader):
             if label is not None:
                 fields["label"] = self._label_field(label)
         self.truncated += encoded.truncated
+        if encoded.truncated:  # the predictor says so in the example's output
+            metadata["truncated"] = True
         fields["tokens"] = self._text_field(encoded)
         fields["task"] = MetadataField(task.name)
         fields["metadata"] = MetadataField(metadata)
@@ -399,6 +451,8 @@ class TaskReader(DatasetReader):
             truncated = truncated or encoded.truncated
             pairs.append(self._text_field(encoded))
         self.truncated += truncated  # once per example, as the count's log line says
+        if truncated:
+            metadata["truncated"] = True
         metadata.update(premise=premise, hypotheses=hypotheses)
         index = None if label is None else self._candidate_index(label, len(hypotheses))
         return self._candidates_instance(pairs, metadata, index)
@@ -440,7 +494,13 @@ class TaskReader(DatasetReader):
     def _checked_text(self, text: Any, name: str) -> str:
         if text is None:
             raise DataError(f"the example has no {name}.", field=name, fix=self._field_fix(name))
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str):
+            raise DataError(
+                f"{name} is a {type(text).__name__}, not a text.",
+                field=name,
+                fix=f"give {name} as one string",
+            )
+        if not text.strip():
             raise DataError(
                 f"{name} is empty.", field=name, fix="give every example a non-empty text"
             )
@@ -477,8 +537,12 @@ class TaskReader(DatasetReader):
                     field="label",
                     fix="a regression task needs a numeric score in its label column",
                 ) from None
-            if math.isnan(score):
-                raise DataError("label is NaN.", field="label", fix="give a numeric score")
+            if not math.isfinite(score):
+                raise DataError(
+                    f"label '{label}' is not a finite number.",
+                    field="label",
+                    fix="give a finite numeric score (not nan or inf) in the label column",
+                )
             return TensorField(torch.tensor(score, dtype=torch.float32))
         return LabelField(
             self._index_of(self._label_name(label), "label"),

@@ -10,26 +10,34 @@ is a SHA-256 over all three:
 - the reader's class and settings (task definition, max_length, label_map, columns, sampling,
   ...), the package version and this module's format number.
 
-Entries are pickled lists written atomically (a temporary file, then a rename), so concurrent
-runs and interrupted writes never leave a half-written entry behind.
+An entry is one file: a header line `mtdnn-tokenisation-cache <format> <sha256> <length>` and a
+JSON body. Nothing in it can run code (no pickle): the body lists each example's fields by kind
+(word pieces and their ids, labels, tensors as flat number lists with dtype and shape, JSON
+metadata with tuples marked), and loading rebuilds the allennlp fields from those values only.
+The checksum covers the body, so a damaged, truncated or foreign entry, or one of another format,
+is ignored with a warning and rebuilt. Entries are written atomically (a temporary file, then
+a rename), so concurrent runs and interrupted writes never leave a half-written entry behind.
 """
 
 import hashlib
 import json
 import logging
-import os
-import pickle
-import tempfile
 from pathlib import Path
-from typing import Any, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+import torch
+from allennlp.data import Field, Instance, Token
+from allennlp.data.fields import LabelField, ListField, MetadataField, TensorField, TextField
+
+from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.encoders import resolve_encoder
+from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.version import VERSION
 
 logger = logging.getLogger(__name__)
 
 # Bump when the cached entries change shape, so old entries are ignored rather than misread.
-CACHE_FORMAT = 2  # 2: an entry holds a list of instances (SQuAD windows)
+CACHE_FORMAT = 3  # 2: a list of instances per entry (SQuAD windows); 3: JSON, no pickle
 
 # Files that define how a tokenizer splits text, across BERT, RoBERTa, SentencePiece models.
 TOKENIZER_FILES = (
@@ -74,25 +82,166 @@ def cache_key(data_files: List[Path], encoder: str, settings: Any) -> str:
     return file_digest(data_files, digest).hexdigest()
 
 
+MAGIC = "mtdnn-tokenisation-cache"
+
+
 def load_entries(path: Path) -> Optional[List[Any]]:
+    """The entries stored at `path`, or None (with a warning) when there are none to trust."""
     if not path.is_file():
         return None
     try:
         with open(path, "rb") as handle:
-            return pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError) as error:
-        # A damaged or outdated entry is rebuilt, not fatal.
-        logger.warning("ignoring unreadable tokenisation cache %s: %s", path, error)
+            header = handle.readline(200).decode("ascii").split()
+            body = handle.read()
+        if len(header) != 4 or header[0] != MAGIC or header[1] != str(CACHE_FORMAT):
+            raise ValueError(f"not a format-{CACHE_FORMAT} entry")
+        if int(header[3]) != len(body) or hashlib.sha256(body).hexdigest() != header[2]:
+            raise ValueError("checksum mismatch (damaged or truncated)")
+        return [_decode_entry(entry) for entry in json.loads(body.decode("utf-8"))]
+    except Exception as error:  # untrusted bytes: any failure means "rebuild", never a crash
+        logger.warning("rebuilding unreadable tokenisation cache entry %s: %s", path, error)
         return None
 
 
 def save_entries(path: Path, entries: List[Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
-            pickle.dump(entries, file, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        body = json.dumps([_encode_entry(entry) for entry in entries]).encode("utf-8")
+    except TypeError as error:  # a field this format does not know: read uncached next time
+        logger.warning("not caching %s: %s", path, error)
+        return
+    header = f"{MAGIC} {CACHE_FORMAT} {hashlib.sha256(body).hexdigest()} {len(body)}\n"
+    with atomic_file(path, "wb") as file:
+        file.write(header.encode("ascii") + body)
+
+
+# --- instances as plain values ------------------------------------------------------------------
+
+
+def _encode_entry(entry: Tuple[Optional[List[Instance]], bool]) -> List[Any]:
+    instances, truncated = entry
+    if instances is None:
+        return [None, bool(truncated)]
+    encoded = [{name: _encode_field(field) for name, field in x.fields.items()} for x in instances]
+    return [encoded, bool(truncated)]
+
+
+def _decode_entry(entry: List[Any]) -> Tuple[Optional[List[Instance]], bool]:
+    encoded, truncated = entry
+    if encoded is None:
+        return None, bool(truncated)
+    instances = [Instance({name: _decode_field(f) for name, f in x.items()}) for x in encoded]
+    return instances, bool(truncated)
+
+
+def _encode_field(field: Field) -> Dict[str, Any]:
+    if isinstance(field, TextField):
+        indexers = {}
+        for name, indexer in field.token_indexers.items():
+            if not isinstance(indexer, WordpieceIdsIndexer):
+                raise TypeError(f"token indexer {type(indexer).__name__}")
+            indexers[name] = indexer._pad_token_id
+        tokens = field.tokens
+        texts = [token.text for token in tokens]
+        ids = [token.text_id for token in tokens]
+        return {
+            "kind": "text",
+            "texts": texts,
+            "ids": ids,
+            "type_ids": [token.type_id for token in tokens],
+            "indexers": indexers,
+        }
+    if isinstance(field, LabelField):
+        return {
+            "kind": "label",
+            "label": field.label,
+            "namespace": field._label_namespace,
+            "skip_indexing": field._skip_indexing,
+        }
+    if isinstance(field, TensorField):
+        tensor = field.tensor
+        return {
+            "kind": "tensor",
+            "dtype": str(tensor.dtype).replace("torch.", ""),
+            "shape": list(tensor.shape),
+            "values": tensor.flatten().tolist(),
+            "padding_value": field.padding_value,
+        }
+    if isinstance(field, MetadataField):
+        return {"kind": "metadata", "value": _encode_value(field.metadata)}
+    if isinstance(field, ListField):
+        return {"kind": "list", "fields": [_encode_field(each) for each in field.field_list]}
+    raise TypeError(f"field {type(field).__name__}")
+
+
+_DTYPES = {"float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"}
+
+
+def _decode_field(value: Dict[str, Any]) -> Field:
+    kind = value["kind"]
+    if kind == "text":
+        tokens = [
+            Token(text=_str(text), text_id=_int(text_id), type_id=_int(type_id))
+            for text, text_id, type_id in zip(
+                value["texts"], value["ids"], value["type_ids"], strict=True
+            )
+        ]
+        indexers = {
+            str(name): WordpieceIdsIndexer(pad_token_id=_int(pad))
+            for name, pad in value["indexers"].items()
+        }
+        return TextField(tokens, indexers)
+    if kind == "label":
+        return LabelField(
+            value["label"],
+            label_namespace=_str(value["namespace"]),
+            skip_indexing=bool(value["skip_indexing"]),
+        )
+    if kind == "tensor":
+        if value["dtype"] not in _DTYPES:
+            raise ValueError(f"dtype {value['dtype']!r}")
+        dtype = getattr(torch, value["dtype"])
+        shape = [_int(size) for size in value["shape"]]
+        tensor = torch.tensor(value["values"], dtype=dtype).reshape(shape)
+        return TensorField(tensor, padding_value=value["padding_value"])
+    if kind == "metadata":
+        return MetadataField(_decode_value(value["value"]))
+    if kind == "list":
+        return ListField([_decode_field(each) for each in value["fields"]])
+    raise ValueError(f"field kind {kind!r}")
+
+
+def _encode_value(value: Any) -> Any:
+    """Metadata as JSON: tuples are marked so that they come back as tuples."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode_value(each) for each in value]}
+    if isinstance(value, list):
+        return [_encode_value(each) for each in value]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        if "__tuple__" in value:
+            raise TypeError("metadata key '__tuple__'")
+        return {key: _encode_value(each) for key, each in value.items()}
+    raise TypeError(f"metadata value of type {type(value).__name__}")
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode_value(each) for each in value]
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_decode_value(each) for each in value["__tuple__"])
+        return {key: _decode_value(each) for key, each in value.items()}
+    return value
+
+
+def _int(value: Any) -> int:
+    if type(value) is not int:
+        raise ValueError(f"{value!r} is not an integer")
+    return value
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a text")
+    return value
