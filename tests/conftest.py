@@ -60,6 +60,16 @@ def run_allennlp(
     return result
 
 
+def is_valid_bio(tags: List[str]) -> bool:
+    """Whether a tag sequence is valid BIO (IOB2): every I-X follows B-X or I-X."""
+    previous = "O"
+    for tag in tags:
+        if tag.startswith("I-") and previous[2:] != tag[2:]:
+            return False
+        previous = tag
+    return True
+
+
 @pytest.fixture
 def tiny_encoder(monkeypatch) -> Path:
     """In-process runs: configs read the tiny encoder and the fixtures."""

@@ -100,7 +100,7 @@ def test_ranking_predict_needs_hypotheses(ranking_run, tmp_path):
         check=False,
     )
     assert result.returncode != 0
-    assert "no hypotheses" in result.stderr and "input 1" in result.stderr
+    assert "no hypotheses" in result.stderr and f"{source}:1" in result.stderr
 
 
 @pytest.fixture(scope="module")

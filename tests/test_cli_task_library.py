@@ -5,15 +5,20 @@ import json
 
 import pytest
 
-from tests.conftest import FIXTURES, cli_env, run_allennlp
+from tests.conftest import FIXTURES, cli_env, is_valid_bio, run_allennlp
 
 pytestmark = pytest.mark.slow
 
 DATA = FIXTURES / "data"
 
 
-def read_jsonl(path):
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+def predict_with_inputs(archive, data, out, *extra):
+    """`allennlp predict` with the input fields echoed; the output lines as dicts."""
+    run_allennlp(
+        ["predict", str(archive), str(data), "--output-file", str(out), "--silent", *extra]
+        + ["--predictor-args", '{"include_input": true}']
+    )
+    return [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
 
 
 def test_trec_trains_from_its_original_format_and_predicts(tmp_path):
@@ -31,35 +36,13 @@ def test_trec_trains_from_its_original_format_and_predicts(tmp_path):
         + json.dumps({"id": "q-08", "premise": "Where is Lisbon ?"})
         + "\n"
     )
-    out = tmp_path / "predictions.jsonl"
-    run_allennlp(
-        [
-            "predict",
-            str(run / "model.tar.gz"),
-            str(inputs),
-            "--output-file",
-            str(out),
-            "--silent",
-            "--predictor-args",
-            '{"include_input": true}',
-        ]
-    )
-    predictions = read_jsonl(out)
+    predictions = predict_with_inputs(run / "model.tar.gz", inputs, tmp_path / "predictions.jsonl")
     assert [p["id"] for p in predictions] == [7, "q-08"]  # each id keeps its JSON type
     assert [p["input"] for p in predictions] == [
         {"premise": "Who wrote Hamlet ?"},
         {"premise": "Where is Lisbon ?"},
     ]
     assert all(p["label"] in ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM") for p in predictions)
-
-
-def valid_bio(tags):
-    previous = "O"
-    for tag in tags:
-        if tag.startswith("I-") and previous[2:] != tag[2:]:
-            return False
-        previous = tag
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -90,26 +73,18 @@ def test_dev_and_test_size_knobs_sample_seeded_subsets(ner_run):
 
 
 def test_tagging_predictions_are_valid_bio_on_the_conll_fixture(ner_run, tmp_path):
-    out = tmp_path / "tags.jsonl"
-    run_allennlp(
-        [
-            "predict",
-            str(ner_run / "model.tar.gz"),
-            json.dumps({"conll2003": str(DATA / "ner" / "CoNLL2003" / "valid.txt")}),
-            "--use-dataset-reader",
-            "--output-file",
-            str(out),
-            "--silent",
-            "--predictor-args",
-            '{"include_input": true}',
-        ]
+    valid = DATA / "ner" / "CoNLL2003" / "valid.txt"
+    predictions = predict_with_inputs(
+        ner_run / "model.tar.gz",
+        json.dumps({"conll2003": str(valid)}),
+        tmp_path / "tags.jsonl",
+        "--use-dataset-reader",
     )
-    predictions = read_jsonl(out)
     sentences = (DATA / "ner" / "CoNLL2003" / "valid.txt").read_text().split("\n\n")
     assert len(predictions) == len([s for s in sentences if s.strip() and "-DOCSTART-" not in s])
     for prediction in predictions:
         assert len(prediction["tags"]) == len(prediction["input"]["words"])
-        assert valid_bio(prediction["tags"]), prediction
+        assert is_valid_bio(prediction["tags"]), prediction
         assert isinstance(prediction["id"], int)  # no id column: the sentence's first line
 
 

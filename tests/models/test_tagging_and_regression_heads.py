@@ -12,6 +12,7 @@ from allennlp.common.util import import_module_and_submodules
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.models.heads.task_head import infer_tag_scheme
 from mtdnn_allennlp.tasks import TaskDefinition
+from tests.conftest import is_valid_bio
 
 import_module_and_submodules("mtdnn_allennlp")
 
@@ -30,21 +31,12 @@ def tagging_head(**params):
     return TaskHead.from_params(Params(dict(task.head)), input_dim=4, task=task)
 
 
-def valid_bio(tags):
-    previous = "O"
-    for tag in tags:
-        if tag.startswith("I-") and previous[2:] != tag[2:]:
-            return False
-        previous = tag
-    return True
-
-
 def brute_force_best(word_scores):
     """The highest-scoring valid BIO sequence, by trying every sequence."""
     log_probs = word_scores.log_softmax(-1)
     best, best_score = None, -float("inf")
     for path in itertools.product(range(len(TAGS)), repeat=len(word_scores)):
-        if not valid_bio([TAGS[i] for i in path]):
+        if not is_valid_bio([TAGS[i] for i in path]):
             continue
         score = sum(float(log_probs[position, i]) for position, i in enumerate(path))
         if score > best_score:
@@ -62,10 +54,10 @@ def test_constrained_decoding_is_the_best_valid_sequence():
         # Words start at pieces 1, 2 and 4; piece 3 continues word 2; the last word was cut off.
         metadata = [{"word_starts": [1, 2, 4, -1]}]
         (tags,) = head.word_tags(logits, metadata)
-        assert tags[-1] == "O" and valid_bio(tags)
+        assert tags[-1] == "O" and is_valid_bio(tags)
         assert tags[:3] == brute_force_best(logits[0, [1, 2, 4]])
         argmax = [TAGS[i] for i in logits[0, [1, 2, 4]].argmax(-1).tolist()]
-        invalid_argmax += not valid_bio(argmax)
+        invalid_argmax += not is_valid_bio(argmax)
     assert invalid_argmax > 0  # the random logits did test the constraint
 
 
