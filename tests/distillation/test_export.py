@@ -202,3 +202,18 @@ def test_numpy_constrained_decoding_matches_the_head():
             (expected,) = head.word_tags(logits, [{"word_starts": list(range(length))}])
             best = _word_tags(logits[0].double().numpy(), transitions)
             assert [TAGS[i] for i in best] == expected
+
+
+def test_an_export_failing_half_way_leaves_nothing(tmp_path, monkeypatch):
+    """The graph is written, then the tokenizer fails: no export folder, no temporary one."""
+    mtdnn = model(["rte"], ENCODERS["bilstm"]).eval()
+    data = reader(["rte"])
+    tokenizer = type(next(iter(data.readers.values())).pieces.tokenizer)
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(tokenizer, "save_pretrained", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        export_model(mtdnn, data, str(tmp_path / "export"))
+    assert list(tmp_path.iterdir()) == []
