@@ -122,6 +122,22 @@ def test_same_seed_same_batches_and_epochs_differ():
     assert epoch(loader("rte", "cola", batch_size=8, seed=8)) != epoch_1
 
 
+def test_the_schedule_is_built_once_per_epoch_however_often_len_is_asked(monkeypatch):
+    built = loader("rte", "cola", batch_size=8, seed=7)
+    calls = []
+    original = built._epoch_batches
+    monkeypatch.setattr(built, "_epoch_batches", lambda e: calls.append(e) or original(e))
+    length = len(built)
+    seen = []
+    for batch in built:  # the trainer and the adversarial callback ask on every batch
+        seen.append(keys(batch))
+        assert len(built) >= 1
+    assert len(seen) == length and calls == [0, 1]  # epoch 0, then len() asks for epoch 1
+    assert seen == epoch(loader("rte", "cola", batch_size=8, seed=7))  # the same batches
+    epoch(built)  # epoch 1 reuses the schedule that len() built during epoch 0
+    assert calls == [0, 1]
+
+
 def test_no_shuffle_keeps_file_order():
     built = loader("rte", "sst2", batch_size=5, shuffle=False, sort_by_length=False)
     for _ in range(2):  # every epoch

@@ -14,7 +14,7 @@ run sees exactly the batches that an uninterrupted run would have seen.
 
 import logging
 import random
-from typing import Dict, Iterator, List, Optional, Union
+from typing import Dict, Iterator, List, Optional, Tuple, Union
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -106,6 +106,7 @@ class MultiTaskDataLoader(DataLoader):
         self._instances: Optional[Dict[str, List[Instance]]] = None
         self._vocab: Optional[Vocabulary] = None
         self._epoch = 0
+        self._schedule: Optional[Tuple[int, List[List[Instance]]]] = None
         if read_at_start:
             self._load()
 
@@ -186,13 +187,21 @@ class MultiTaskDataLoader(DataLoader):
             cursors[task] += 1
         return _this_workers_share(batches)
 
+    def _schedule_of(self, epoch: int) -> List[List[Instance]]:
+        """The epoch's batches, built once: allennlp and the adversarial callback ask for the
+        loader's length on every batch, and rebuilding the schedule costs a pass over the
+        data each time. A schedule depends only on the seed and the epoch, so it is kept."""
+        if self._schedule is None or self._schedule[0] != epoch:
+            self._schedule = (epoch, self._epoch_batches(epoch))
+        return self._schedule[1]
+
     def __len__(self) -> int:
-        return len(self._epoch_batches(self._epoch))
+        return len(self._schedule_of(self._epoch))
 
     def __iter__(self) -> Iterator[TensorDict]:
         if self._vocab is None:
             raise ValueError("index_with(vocab) must be called before iterating the loader.")
-        batches = self._epoch_batches(self._epoch)
+        batches = self._schedule_of(self._epoch)
         self._epoch += 1
         for batch in batches:
             tensors = self.collator(batch)
