@@ -2,6 +2,7 @@
 
     python scripts/results.py run mtl --jobs 2      # train every run of a group not yet done
     python scripts/results.py table mtl             # markdown table + docs/results/mtl.json
+    python scripts/results.py chart mtl_full        # docs/results/mtl_full.png
 
 Each run is `allennlp train <config> -s results/<group>/<row>/seed<N>` with the environment the
 configs read (MTDNN_DATA, MTDNN_SEED, MTDNN_EPOCHS, MTDNN_TRAIN_EXAMPLES). The exact command is
@@ -42,6 +43,18 @@ class Row:
     runs_of: str = ""
     # allennlp's --overrides, for a row that differs from its config in one setting.
     overrides: Dict = field(default_factory=dict)
+    # The row whose archive of the same seed this row starts from (multi-stage training, through
+    # MTDNN_INIT_ARCHIVE): its runs go first.
+    init_from: str = ""
+
+
+@dataclass
+class Comparison:
+    """A paired comparison: `treatment` minus `baseline` on one figure, seed by seed."""
+
+    baseline: str
+    treatment: str
+    figure: str  # "task metric", as in the table
 
 
 ADV_MTL_REPORT = [
@@ -209,14 +222,66 @@ GROUPS: Dict[str, Dict] = {
 }
 
 
+# Issue 15's campaign (docs/results.md, "Campaign"): whole training sets, 3 epochs, paired seeds
+# (seed N draws the same initialisation of the shared encoder's heads and the same batch order
+# wherever the two runs read the same data).
+CAMPAIGN_SEEDS = (1, 2, 3, 4, 5)
+GROUPS["mtl_full"] = {
+    "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
+    "rows": [
+        Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=CAMPAIGN_SEEDS),
+        Row(
+            "rte+nli",
+            "glue/rte_nli.jsonnet",
+            [("rte", "accuracy")],
+            env={"MTDNN_AUX_RATIO": "1"},
+            seeds=CAMPAIGN_SEEDS,
+        ),
+        # As many encoder updates as rte+nli's (ratio 1: twice RTE's batches per epoch).
+        Row(
+            "rte-equal-updates",
+            "glue/rte.jsonnet",
+            [("rte", "accuracy")],
+            env={"MTDNN_EPOCHS": "6"},
+            seeds=CAMPAIGN_SEEDS,
+        ),
+        # MT-DNN's multi-stage recipe: the rte+nli model of the same seed, refined on RTE alone.
+        Row(
+            "rte+nli-refined",
+            "multistage/refine.jsonnet",
+            [("rte", "accuracy")],
+            env={"MTDNN_REFINE_TASK": "rte"},
+            seeds=CAMPAIGN_SEEDS,
+            init_from="rte+nli",
+        ),
+    ],
+    "comparisons": [
+        Comparison("rte", "rte+nli", "rte accuracy"),
+        Comparison("rte-equal-updates", "rte+nli", "rte accuracy"),
+        Comparison("rte", "rte-equal-updates", "rte accuracy"),
+        Comparison("rte", "rte+nli-refined", "rte accuracy"),
+    ],
+}
+
+
 def data_root() -> str:
     return os.environ.get("MTDNN_DATA") or str((ROOT.parent / "shared" / "data").resolve())
+
+
+def row_named(group: str, name: str) -> Row:
+    for row in GROUPS[group]["rows"]:
+        if row.name == name:
+            return row
+    raise ValueError(f"group {group} has no row '{name}'")
 
 
 def run_env(group: str, row: Row, seed: int) -> Dict[str, str]:
     env = {"MTDNN_DATA": data_root(), "MTDNN_SEED": str(seed)}
     env.update(GROUPS[group]["env"])
     env.update(row.env)
+    if row.init_from:
+        archive = run_dir(group, row_named(group, row.init_from), seed) / "model.tar.gz"
+        env["MTDNN_INIT_ARCHIVE"] = str(archive.relative_to(ROOT))
     return env
 
 
@@ -276,10 +341,25 @@ def train_one(group: str, row: Row, seed: int, threads: int) -> str:
     return f"{time.time() - started:.0f}s: {out}"
 
 
-def run(group: str, jobs: int, only: Sequence[str], threads: int = 0) -> None:
+def run_plan(group: str, only: Sequence[str], seeds: Sequence[int]) -> List[Tuple[str, Row, int]]:
+    """The runs to make, seed by seed (so a half-done group has whole pairs to compare), each
+    multi-stage run after the run it starts from."""
     rows = [r for r in GROUPS[group]["rows"] if not only or r.name.split(" ")[0] in only]
-    plan = [owner(group, row) + (seed,) for row in rows for seed in row.seeds]
+    all_seeds = sorted({seed for row in rows for seed in row.seeds})
+    return [
+        owner(group, row) + (seed,)
+        for seed in all_seeds
+        if not seeds or seed in seeds
+        for row in sorted(rows, key=lambda r: bool(r.init_from))
+        if seed in row.seeds
+    ]
+
+
+def run(group: str, jobs: int, only: Sequence[str], threads: int = 0, seeds=()) -> None:
+    plan = run_plan(group, only, seeds)
     threads = threads or max(1, (os.cpu_count() or 2) // jobs)
+    if jobs > 1 and any(row.init_from for _, row, _ in plan):
+        raise SystemExit("a group with multi-stage rows runs with --jobs 1 (their order matters)")
     with ThreadPoolExecutor(jobs) as pool:
         for message in pool.map(lambda item: train_one(*item, threads), plan):
             print(message, flush=True)
@@ -296,6 +376,65 @@ def figures(group: str, row: Row) -> Dict[str, List[float]]:
             key = f"best_validation_{task}_{metric}"
             values.setdefault(f"{task} {metric}", []).append(100 * metrics[key])
     return values
+
+
+def per_seed(group: str, row: Row, figure: str) -> Dict[int, float]:
+    """{seed: figure x100} for the seeds whose run has finished."""
+    task, metric = figure.split(" ")
+    values = {}
+    for seed in row.seeds:
+        path = run_dir(group, row, seed) / "metrics.json"
+        if path.is_file():
+            values[seed] = 100 * json.loads(path.read_text())[f"best_validation_{task}_{metric}"]
+    return values
+
+
+def t_quantile_975(degrees: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, degrees))
+
+
+def mean_interval(numbers: Sequence[float]) -> Tuple[float, float, float]:
+    """The mean and its 95% t interval (the mean itself twice for a single number)."""
+    mean = statistics.mean(numbers)
+    if len(numbers) < 2:
+        return mean, mean, mean
+    half = t_quantile_975(len(numbers) - 1) * statistics.stdev(numbers) / len(numbers) ** 0.5
+    return mean, mean - half, mean + half
+
+
+def paired(group: str, comparison: Comparison) -> Dict:
+    """Treatment minus baseline on the seeds both have finished, with the 95% t interval of the
+    mean difference; "beyond noise" only where that interval excludes 0."""
+    base = per_seed(group, row_named(group, comparison.baseline), comparison.figure)
+    treated = per_seed(group, row_named(group, comparison.treatment), comparison.figure)
+    seeds = sorted(set(base) & set(treated))
+    differences = [treated[seed] - base[seed] for seed in seeds]
+    result = {
+        "baseline": comparison.baseline,
+        "treatment": comparison.treatment,
+        "figure": comparison.figure,
+        "seeds": seeds,
+        "differences": differences,
+    }
+    if len(differences) >= 2:
+        mean, low, high = mean_interval(differences)
+        result.update(mean=mean, interval=[low, high], beyond_noise=low > 0 or high < 0)
+    return result
+
+
+def describe(result: Dict) -> str:
+    name = f"{result['treatment']} minus {result['baseline']} ({result['figure']})"
+    if "mean" not in result:
+        return f"| {name} | {len(result['seeds'])} | too few paired seeds | |"
+    low, high = result["interval"]
+    verdict = "beyond noise" if result["beyond_noise"] else "not shown"
+    each = ", ".join(f"{value:+.1f}" for value in result["differences"])
+    return (
+        f"| {name} | {len(result['seeds'])} | {result['mean']:+.2f} [{low:+.2f}, {high:+.2f}]"
+        f" | {verdict} | {each} |"
+    )
 
 
 def table(group: str) -> None:
@@ -315,22 +454,98 @@ def table(group: str) -> None:
         cmd = shown(group, row, row.seeds[0])
         print(f"| {row.name} | {seeds} | {'; '.join(parts)} | `{cmd}` |")
         summary.append({"run": row.name, "config": row.config, "figures": values, "command": cmd})
+    comparisons = [paired(group, each) for each in GROUPS[group].get("comparisons", [])]
+    if comparisons:
+        print()
+        print("| paired difference | seeds | mean [95% t interval] | verdict | per seed |")
+        print("|---|---|---|---|---|")
+        for result in comparisons:
+            print(describe(result))
     SUMMARIES.mkdir(parents=True, exist_ok=True)
-    (SUMMARIES / f"{group}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    report: object = {"rows": summary, "paired": comparisons} if comparisons else summary
+    (SUMMARIES / f"{group}.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+def chart(group: str) -> Path:
+    """Per-seed points and the mean with its 95% interval for each row and figure; beside them,
+    the paired differences with theirs. Written to docs/results/<group>.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in GROUPS[group]["rows"] if any(figures(group, row).values())]
+    names = sorted({name for row in rows for name in figures(group, row)})
+    comparisons = [paired(group, each) for each in GROUPS[group].get("comparisons", [])]
+    comparisons = [each for each in comparisons if each["differences"]]
+    panels = len(names) + (1 if comparisons else 0)
+    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
+    for axis, name in zip(axes[0][: len(names)], names, strict=True):
+        labels = []
+        for position, row in enumerate(row for row in rows if name in figures(group, row)):
+            values = per_seed(group, row, name)
+            mean, low, high = mean_interval(list(values.values()))
+            axis.scatter([position] * len(values), list(values.values()), color="0.55", s=18)
+            axis.errorbar(
+                position + 0.15,
+                mean,
+                yerr=[[mean - low], [high - mean]],
+                fmt="o",
+                color="C0",
+                capsize=4,
+            )
+            labels.append(f"{row.name}\n(n={len(values)})")
+        axis.set_xticks(range(len(labels)), labels, fontsize=8)
+        axis.set_ylabel(f"dev {name} (x100)")
+        axis.set_title(f"{group}: {name}, seeds (grey), mean and 95% CI (blue)", fontsize=9)
+    if comparisons:
+        axis = axes[0][-1]
+        for position, result in enumerate(comparisons):
+            axis.scatter(
+                [position] * len(result["differences"]), result["differences"], color="0.55", s=18
+            )
+            if "mean" in result:
+                low, high = result["interval"]
+                color = "C2" if result["beyond_noise"] else "C3"
+                axis.errorbar(
+                    position + 0.15,
+                    result["mean"],
+                    yerr=[[result["mean"] - low], [high - result["mean"]]],
+                    fmt="o",
+                    color=color,
+                    capsize=4,
+                )
+        axis.axhline(0, color="black", linewidth=0.8)
+        axis.set_xticks(
+            range(len(comparisons)),
+            [f"{each['treatment']}\n- {each['baseline']}" for each in comparisons],
+            fontsize=7,
+        )
+        axis.set_ylabel("paired difference (points)")
+        axis.set_title("per seed (grey); mean, 95% CI: green excludes 0, red not", fontsize=9)
+    figure.tight_layout()
+    SUMMARIES.mkdir(parents=True, exist_ok=True)
+    out = SUMMARIES / f"{group}.png"
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["run", "table"])
+    parser.add_argument("action", choices=["run", "table", "chart"])
     parser.add_argument("group", choices=sorted(GROUPS))
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--only", nargs="*", default=[], help="row names to run")
     parser.add_argument(
         "--threads", type=int, default=0, help="torch threads per run (default: cores / jobs)"
     )
+    parser.add_argument("--seeds", nargs="*", type=int, default=[], help="only these seeds")
     args = parser.parse_args()
     if args.action == "run":
-        run(args.group, args.jobs, args.only, args.threads)
+        run(args.group, args.jobs, args.only, args.threads, args.seeds)
+    elif args.action == "chart":
+        print(chart(args.group))
     else:
         table(args.group)
 

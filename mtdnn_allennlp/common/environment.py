@@ -49,6 +49,9 @@ DEFAULTS: Dict[str, str] = {
     # ("": unset, the config says so) and the task to refine.
     "MTDNN_INIT_ARCHIVE": "",
     "MTDNN_REFINE_TASK": "rte",
+    # Auxiliary batches per main-task batch where a config bounds its auxiliary tasks with the
+    # main_task_ratio sampler (training_config/glue/rte_nli.jsonnet).
+    "MTDNN_AUX_RATIO": "1",
     # auto (the GPU when torch sees one, else the CPU), cpu, a CUDA index, or a list of indices
     # for distributed training (mtdnn_allennlp/training/device.py).
     "MTDNN_DEVICE": "auto",

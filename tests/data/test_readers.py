@@ -587,6 +587,20 @@ def test_multitask_reader_per_task_settings():
     assert label_of(instance) == 1
 
 
+def test_a_task_reads_a_list_of_files_in_order_as_one_set():
+    reader = multitask("snli")
+    dev, test = str(DATA / "nli" / "SNLI" / "s1.dev"), str(DATA / "nli" / "SNLI" / "s1.test")
+    one_by_one = [texts(i) for path in (dev, test) for i in reader.read_task("snli", path)]
+    together = [texts(i) for i in reader.read_task("snli", [dev, {"path": test}])]
+    assert together == one_by_one
+    assert len(together) == sum(len(list(reader.read_task("snli", p))) for p in (dev, test)) > 0
+    assert reader.task_paths({"snli": [dev, test]}) == {"snli": [dev, test]}
+    with pytest.raises(ConfigurationError, match="task 'snli': the list of files is empty"):
+        reader.task_paths({"snli": []})
+    with pytest.raises(ConfigurationError, match="unknown keys"):
+        reader.task_paths({"snli": [dev, {"path": test, "sampel": 3}]})
+
+
 # --- subsets --------------------------------------------------------------------------------
 
 

@@ -17,7 +17,9 @@ logger = logging.getLogger(__name__)
 
 # A task's data file: its path, or an object that also says how to read it (`DATA_FILE_KEYS`).
 DataFile = Union[str, Mapping[str, Any]]
-DataPaths = Union[str, Mapping[str, DataFile]]
+# A task's data: one file, or a list of files read one after the other as one set.
+TaskData = Union[DataFile, List[DataFile]]
+DataPaths = Union[str, Mapping[str, TaskData]]
 DATA_FILE_KEYS = ("path", "layout", "reader", "sample", "sample_seed")
 
 
@@ -52,6 +54,9 @@ class MultiTaskReader(DatasetReader):
         {"path": "...", "layout": "gold_test"}          a layout the task declares (`layouts`)
         {"path": "...", "reader": {"header": false}}    changes to the task's reader
         {"path": "...", "sample": 200, "sample_seed": 1}   a seeded random subset
+
+    A task's data may also be a list of files, read in order as one set: SNLI's dev and test
+    files as one training set where there is no train file (training_config/glue/rte_nli.jsonnet).
     """
 
     def __init__(
@@ -131,14 +136,15 @@ class MultiTaskReader(DatasetReader):
             )
         return self.readers[task]
 
-    def task_paths(self, data_path: DataPaths) -> Dict[str, DataFile]:
-        """A {task: file} mapping from a mapping, its JSON text, or one path for a single task."""
+    def task_paths(self, data_path: DataPaths) -> Dict[str, TaskData]:
+        """A {task: data} mapping from a mapping, its JSON text, or one path for a single task."""
         if isinstance(data_path, str) and data_path.lstrip().startswith("{"):
             data_path = json.loads(data_path)
         if isinstance(data_path, Mapping):
             paths = dict(data_path)
-            for task, data_file in paths.items():
-                self.file_reader(task, data_file)  # checks the task and the file's settings
+            for task, task_data in paths.items():
+                for data_file in self._files_of(task, task_data):
+                    self.file_reader(task, data_file)  # checks the task and the file's settings
             return paths
         return {self.reader_for(None, where=f"data path '{data_path}': ").task.name: data_path}
 
@@ -185,9 +191,19 @@ class MultiTaskReader(DatasetReader):
             sample["sample_seed"] = settings["sample_seed"]
         return self._build_reader(task, layout, **sample)
 
-    def read_task(self, task: str, data_file: DataFile) -> Iterable[Instance]:
-        reader, path = self.file_reader(task, data_file)
-        return reader.read(path)
+    @staticmethod
+    def _files_of(task: str, task_data: TaskData) -> List[DataFile]:
+        if not isinstance(task_data, (list, tuple)):
+            return [task_data]
+        if not task_data:
+            raise ConfigurationError(f"data path of task '{task}': the list of files is empty.")
+        return list(task_data)
+
+    def read_task(self, task: str, task_data: TaskData) -> Iterable[Instance]:
+        """The instances of one task's data: one file, or each file of a list in turn."""
+        for data_file in self._files_of(task, task_data):
+            reader, path = self.file_reader(task, data_file)
+            yield from reader.read(path)
 
     def _read(self, file_path: Any) -> Iterable[Instance]:
         for task, data_file in self.task_paths(file_path).items():
