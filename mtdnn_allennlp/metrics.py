@@ -82,26 +82,26 @@ def _mrr(m: "TaskMetrics") -> float:
     return float(numpy.mean(m.scores)) if m.scores else 0.0
 
 
-def _spans(m: "TaskMetrics"):
-    from seqeval.metrics import f1_score as span_f1
-    from seqeval.metrics import precision_score, recall_score
-
-    return span_f1, precision_score, recall_score
-
-
+# seqeval is imported on first use: most runs have no tagging task.
 @metric("span_f1")
 def _span_f1(m: "TaskMetrics") -> float:
-    return float(_spans(m)[0](m.gold, m.predictions, zero_division=0))
+    from seqeval.metrics import f1_score
+
+    return float(f1_score(m.gold, m.predictions, zero_division=0))
 
 
 @metric("span_precision")
 def _span_precision(m: "TaskMetrics") -> float:
-    return float(_spans(m)[1](m.gold, m.predictions, zero_division=0))
+    from seqeval.metrics import precision_score
+
+    return float(precision_score(m.gold, m.predictions, zero_division=0))
 
 
 @metric("span_recall")
 def _span_recall(m: "TaskMetrics") -> float:
-    return float(_spans(m)[2](m.gold, m.predictions, zero_division=0))
+    from seqeval.metrics import recall_score
+
+    return float(recall_score(m.gold, m.predictions, zero_division=0))
 
 
 def check_metric_names(task: str, names: List[str]) -> None:

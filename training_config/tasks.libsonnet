@@ -4,7 +4,7 @@
 local data = if std.extVar('MTDNN_DATA') != '' then std.extVar('MTDNN_DATA') else error
   'MTDNN_DATA is not set: set it to the folder holding glue/, nli/, ner/ (e.g. ../shared/data)';
 
-local glue_pair(folder, first, second, extra={}) = {
+local glue_pair(first, second, extra={}) = {
   type: 'mtdnn_glue_tsv',
   columns: { premise: first, hypothesis: second, label: 'label', id: 'index' },
 } + extra;
@@ -78,7 +78,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_one_hypothesis',
     metrics: ['pearson', 'spearman'],
     // Ten columns; the score is the last.
-    reader: glue_pair('glue/STS-B', 'sentence1', 'sentence2', {
+    reader: glue_pair('sentence1', 'sentence2', {
       columns: { premise: 'sentence1', hypothesis: 'sentence2', label: 'score', id: 'index' },
     }),
     // The STS benchmark's gold test file (sts-test.csv): no header, genre, file, year, id,
@@ -121,7 +121,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_one_hypothesis',
     labels: nli_labels2,
     metrics: ['accuracy'],
-    reader: glue_pair('glue/QNLI', 'question', 'sentence'),
+    reader: glue_pair('question', 'sentence'),
     data:: splits('glue/QNLI'),
   }),
   // QNLI as MT-DNN's pairwise ranking: the rows of a question are grouped into one example
@@ -144,7 +144,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_one_hypothesis',
     labels: nli_labels2,
     metrics: ['accuracy'],
-    reader: glue_pair('glue/RTE', 'sentence1', 'sentence2'),
+    reader: glue_pair('sentence1', 'sentence2'),
     data:: splits('glue/RTE'),
   }),
   wnli: task('wnli', {
@@ -152,7 +152,7 @@ local bioner(name, folder, entity) = task(name, {
     data_format: 'premise_and_one_hypothesis',
     labels: ['not_entailment', 'entailment'],
     metrics: ['accuracy'],
-    reader: glue_pair('glue/WNLI', 'sentence1', 'sentence2', {
+    reader: glue_pair('sentence1', 'sentence2', {
       label_map: { '0': 'not_entailment', '1': 'entailment' },
     }),
     data:: splits('glue/WNLI'),

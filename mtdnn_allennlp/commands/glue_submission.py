@@ -16,7 +16,6 @@ CLI: `python -m mtdnn_allennlp.commands ARCHIVE --output-dir DIR`.
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -189,9 +188,3 @@ def _write_task(
         written[name] = len(rows)
         logger.info("%s: %d predictions of %s from %s", name, len(rows), task, path)
 
-
-def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mtdnn_allennlp.commands")
-    GlueSubmission().add_subparser(parser.add_subparsers())
-    args = parser.parse_args(["glue-submission", *(sys.argv[1:] if argv is None else argv)])
-    args.func(args)
