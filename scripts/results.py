@@ -496,6 +496,7 @@ def chart(group: str) -> Path:
             )
             labels.append(f"{row.name}\n(n={len(values)})")
         axis.set_xticks(range(len(labels)), labels, fontsize=8)
+        axis.set_xlim(-0.5, len(labels) - 0.5)
         axis.set_ylabel(f"dev {name} (x100)")
         axis.set_title(f"{group}: {name}, seeds (grey), mean and 95% CI (blue)", fontsize=9)
     if comparisons:
@@ -516,6 +517,7 @@ def chart(group: str) -> Path:
                     capsize=4,
                 )
         axis.axhline(0, color="black", linewidth=0.8)
+        axis.set_xlim(-0.5, len(comparisons) - 0.5)
         axis.set_xticks(
             range(len(comparisons)),
             [f"{each['treatment']}\n- {each['baseline']}" for each in comparisons],

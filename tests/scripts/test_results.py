@@ -1,0 +1,93 @@
+"""scripts/results.py: the run plan, the paired statistics and the chart of a campaign group."""
+
+import json
+import statistics
+
+import pytest
+
+from scripts import results
+
+
+@pytest.fixture
+def finished(tmp_path, monkeypatch):
+    """`finished(row, {seed: accuracy})` writes the metrics.json a run of mtl_full would leave."""
+    monkeypatch.setattr(results, "ROOT", tmp_path)
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(results, "SUMMARIES", tmp_path / "summaries")
+
+    def write(row_name, accuracies):
+        row = results.row_named("mtl_full", row_name)
+        for seed, accuracy in accuracies.items():
+            folder = results.run_dir("mtl_full", row, seed)
+            folder.mkdir(parents=True)
+            metrics = {"best_validation_rte_accuracy": accuracy}
+            (folder / "metrics.json").write_text(json.dumps(metrics))
+
+    return write
+
+
+def test_the_plan_goes_seed_by_seed_with_each_refinement_after_its_stage_one():
+    plan = [(row.name, seed) for _, row, seed in results.run_plan("mtl_full", [], [1, 2])]
+    assert plan[:4] == [
+        ("rte", 1),
+        ("rte+nli", 1),
+        ("rte-equal-updates", 1),
+        ("rte+nli-refined", 1),
+    ]
+    assert [seed for _, seed in plan] == [1] * 4 + [2] * 4
+    only = results.run_plan("mtl_full", ["rte", "rte+nli"], [])
+    assert [(row.name, seed) for _, row, seed in only][:3] == [
+        ("rte", 1),
+        ("rte+nli", 1),
+        ("rte", 2),
+    ]
+
+
+def test_a_refinement_starts_from_the_archive_of_its_own_seed():
+    row = results.row_named("mtl_full", "rte+nli-refined")
+    env = results.run_env("mtl_full", row, 3)
+    assert env["MTDNN_INIT_ARCHIVE"] == "results/mtl_full/rte_nli/seed3/model.tar.gz"
+    assert "MTDNN_INIT_ARCHIVE=results/mtl_full/rte_nli/seed3" in results.shown("mtl_full", row, 3)
+
+
+def test_paired_difference_and_its_t_interval_by_hand(finished):
+    finished("rte", {1: 0.50, 2: 0.60, 3: 0.55, 4: 0.58})
+    finished("rte+nli", {1: 0.53, 2: 0.64, 3: 0.56, 5: 0.70})  # seed 4 and 5 are unpaired
+    comparison = results.Comparison("rte", "rte+nli", "rte accuracy")
+    result = results.paired("mtl_full", comparison)
+    assert result["seeds"] == [1, 2, 3]
+    assert result["differences"] == pytest.approx([3.0, 4.0, 1.0])
+    # mean 2.667, sd 1.528, t(0.975, 2) = 4.303: half-width 4.303 * 1.528 / sqrt(3) = 3.795
+    assert result["mean"] == pytest.approx(8 / 3)
+    half = 4.302653 * statistics.stdev([3.0, 4.0, 1.0]) / 3**0.5
+    assert result["interval"] == pytest.approx([8 / 3 - half, 8 / 3 + half], abs=1e-4)
+    assert result["beyond_noise"] is False  # the interval reaches below 0
+    assert "not shown" in results.describe(result)
+
+
+def test_an_interval_that_excludes_zero_is_beyond_noise(finished):
+    finished("rte", {1: 0.50, 2: 0.52, 3: 0.54})
+    finished("rte+nli", {1: 0.55, 2: 0.57, 3: 0.60})
+    result = results.paired("mtl_full", results.Comparison("rte", "rte+nli", "rte accuracy"))
+    assert result["interval"][0] > 0 and result["beyond_noise"] is True
+    assert "beyond noise" in results.describe(result)
+
+
+def test_one_pair_is_too_few_for_an_interval(finished):
+    finished("rte", {1: 0.50})
+    finished("rte+nli", {1: 0.55})
+    result = results.paired("mtl_full", results.Comparison("rte", "rte+nli", "rte accuracy"))
+    assert "mean" not in result and "too few" in results.describe(result)
+
+
+def test_table_and_chart_are_written(finished, capsys):
+    finished("rte", {1: 0.50, 2: 0.60, 3: 0.55})
+    finished("rte+nli", {1: 0.53, 2: 0.64, 3: 0.56})
+    results.table("mtl_full")
+    printed = capsys.readouterr().out
+    assert "| rte+nli minus rte (rte accuracy) | 3 | +2.67" in printed
+    summary = json.loads((results.SUMMARIES / "mtl_full.json").read_text())
+    assert [row["run"] for row in summary["rows"]] == ["rte", "rte+nli"]
+    assert summary["paired"][0]["differences"] == pytest.approx([3.0, 4.0, 1.0])
+    png = results.chart("mtl_full")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
