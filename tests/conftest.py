@@ -1,10 +1,11 @@
 """Shared test set-up: registers every component, and runs the stock allennlp CLI."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 from allennlp.common.util import import_module_and_submodules
@@ -58,6 +59,39 @@ def run_allennlp(
             f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr[-4000:]}"
         )
     return result
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Callable[..., Path]:
+    """`trained_run(config, overrides=None, include=(), **env)`: the run folder of `allennlp
+    train CONFIG` with the tiny encoder, the fixtures and `env` (as `cli_env`), trained once per
+    test process for each distinct (config, overrides, include, env) and shared by every test
+    module that asks for the same run. Tiny models train on one thread (`OMP_NUM_THREADS=1`
+    unless `env` says), or the subprocesses wait on thread pools on a busy machine. Treat the
+    folder as read-only: copy it to change it. `run.log` beside it holds the run's output."""
+    runs: Dict[Tuple[Any, ...], Path] = {}
+
+    def train(
+        config: str,
+        overrides: Optional[Dict[str, Any]] = None,
+        include: Sequence[str] = (),
+        **env: str,
+    ) -> Path:
+        env.setdefault("OMP_NUM_THREADS", "1")
+        key = (config, json.dumps(overrides, sort_keys=True), tuple(include), *sorted(env.items()))
+        if key not in runs:
+            folder = tmp_path_factory.mktemp(Path(config).stem) / "run"
+            args = ["train", config, "-s", str(folder)]
+            if overrides:
+                args += ["-o", json.dumps(overrides)]
+            for package in include:
+                args += ["--include-package", package]
+            result = run_allennlp(args, env=cli_env(**env))
+            (folder.parent / "run.log").write_text(result.stdout + result.stderr)
+            runs[key] = folder
+        return runs[key]
+
+    return train
 
 
 def is_valid_bio(tags: List[str]) -> bool:

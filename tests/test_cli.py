@@ -17,10 +17,9 @@ COMPAT_WARNINGS = ("torch.cuda.amp", "assert_allclose", "FutureWarning", "AdamW 
 
 
 @pytest.fixture(scope="module")
-def training_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("demo") / "run"
-    result = run_allennlp(["train", DEMO_CONFIG, "-s", str(output)])
-    return output, result.stdout + result.stderr
+def training_run(trained_run):
+    output = trained_run(DEMO_CONFIG)
+    return output, (output.parent / "run.log").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -40,13 +40,8 @@ def evaluate(archive: Path, data: Path, tmp_path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def ranking_run(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("ranking") / "run"
-    run_allennlp(
-        ["train", "training_config/glue/qnli_ranking.jsonnet", "-s", str(output)],
-        env=env(MTDNN_EPOCHS="2"),
-    )
-    return output
+def ranking_run(trained_run) -> Path:
+    return trained_run("training_config/glue/qnli_ranking.jsonnet", MTDNN_EPOCHS="2")
 
 
 def test_ranking_trains_on_question_groups(ranking_run):
@@ -104,25 +99,13 @@ def test_ranking_predict_needs_hypotheses(ranking_run, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def san_run(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("san") / "run"
+def san_run(trained_run) -> Path:
     # A large learning rate so that three epochs of the 64 fixture rows show learning.
     overrides = {
         "trainer.optimizer.lr": 0.002,
         "trainer.learning_rate_scheduler.warmup_fraction": 0,
     }
-    run_allennlp(
-        [
-            "train",
-            "training_config/glue/rte_san.jsonnet",
-            "-s",
-            str(output),
-            "-o",
-            json.dumps(overrides),
-        ],
-        env=env(MTDNN_EPOCHS="3"),
-    )
-    return output
+    return trained_run("training_config/glue/rte_san.jsonnet", overrides, MTDNN_EPOCHS="3")
 
 
 def test_san_head_trains_and_its_loss_goes_down(san_run):

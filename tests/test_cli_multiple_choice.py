@@ -29,18 +29,13 @@ def right_index(record: dict) -> int:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("multiple_choice") / "run"
+def run(trained_run) -> Path:
     # A large learning rate so that three epochs of the fixture rows show learning.
     overrides = {
         "trainer.optimizer.lr": 0.002,
         "trainer.learning_rate_scheduler.warmup_fraction": 0,
     }
-    run_allennlp(
-        ["train", CONFIG, "-s", str(output), "-o", json.dumps(overrides)],
-        env=env(MTDNN_EPOCHS="3"),
-    )
-    return output
+    return trained_run(CONFIG, overrides, MTDNN_EPOCHS="3")
 
 
 def test_train_reports_both_tasks_and_the_loss_goes_down(run):

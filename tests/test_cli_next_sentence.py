@@ -18,11 +18,9 @@ def env(**overrides: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("nsp") / "run"
+def run(trained_run) -> Path:
     config = "training_config/pretraining/mlm_nsp.jsonnet"
-    run_allennlp(["train", config, "-s", str(output)], env=env(MTDNN_EPOCHS="3"))
-    return output
+    return trained_run(config, MTDNN_EPOCHS="3")
 
 
 def test_both_objectives_train_and_the_loss_goes_down(run):

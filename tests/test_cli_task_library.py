@@ -46,15 +46,15 @@ def test_trec_trains_from_its_original_format_and_predicts(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def ner_run(tmp_path_factory):
+def ner_run(trained_run):
     """CoNLL-2003 and NCBI-disease on the fixtures, validated on 5 dev sentences per task and
     tested on 6 test sentences (MTDNN_DEV_EXAMPLES, MTDNN_TEST_EXAMPLES)."""
-    run = tmp_path_factory.mktemp("ner") / "run"
-    run_allennlp(
-        ["train", "training_config/ner/ner_mtl.jsonnet", "-s", str(run)],
-        env=cli_env(MTDNN_EPOCHS="1", MTDNN_DEV_EXAMPLES="5", MTDNN_TEST_EXAMPLES="6"),
+    return trained_run(
+        "training_config/ner/ner_mtl.jsonnet",
+        MTDNN_EPOCHS="1",
+        MTDNN_DEV_EXAMPLES="5",
+        MTDNN_TEST_EXAMPLES="6",
     )
-    return run
 
 
 def test_dev_and_test_size_knobs_sample_seeded_subsets(ner_run):

@@ -12,7 +12,7 @@ from allennlp.common import Params
 
 from mtdnn_allennlp.data.dataset_readers import MultiTaskReader
 from mtdnn_allennlp.tasks import TaskDefinition
-from tests.conftest import FIXTURES, ROOT, TINY_BERT, cli_env, run_allennlp
+from tests.conftest import FIXTURES, ROOT, TINY_BERT, run_allennlp
 
 pytestmark = pytest.mark.slow
 
@@ -45,13 +45,8 @@ def file_keys(paths: Dict[str, str]) -> List[Key]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    output = tmp_path_factory.mktemp("distributed") / "run"
-    run_allennlp(
-        ["train", CONFIG, "-s", str(output), "-o", CALLBACKS, "--include-package", "tests"],
-        env=cli_env(MTDNN_EPOCHS="2"),
-    )
-    return output
+def run(trained_run) -> Path:
+    return trained_run(CONFIG, json.loads(CALLBACKS), include=["tests"], MTDNN_EPOCHS="2")
 
 
 def logged(run: Path, rank: int, epoch: int, training: bool) -> List[List[Key]]:

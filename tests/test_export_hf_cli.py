@@ -2,6 +2,7 @@
 of this package, gives what `allennlp predict` gives on the same inputs."""
 
 import json
+from pathlib import Path
 
 import pytest
 from transformers import AutoConfig, pipeline
@@ -35,10 +36,9 @@ INPUTS = {
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(trained_run, tmp_path_factory):
     folder = tmp_path_factory.mktemp("export_hf")
-    config = str(FIXTURES / "configs" / "export_hf.jsonnet")
-    run_allennlp(["train", config, "-s", str(folder / "run")])
+    trained = trained_run(str(FIXTURES / "configs" / "export_hf.jsonnet"))
     inputs = folder / "inputs.jsonl"
     inputs.write_text(
         "".join(
@@ -46,7 +46,7 @@ def run(tmp_path_factory):
         )
     )
     predictions = folder / "predictions.jsonl"
-    archive = str(folder / "run" / "model.tar.gz")
+    archive = str(trained / "model.tar.gz")
     run_allennlp(["predict", archive, str(inputs), "--output-file", str(predictions), "--silent"])
     rows = [json.loads(line) for line in predictions.read_text().splitlines()]
     by_task = {task: [row for row in rows if row["task"] == task] for task in INPUTS}
@@ -74,7 +74,7 @@ def test_classification_matches_allennlp_predict_with_labels_and_card(run):
         for label, probability in expected["probabilities"].items():
             assert probabilities[label] == pytest.approx(probability, abs=TOLERANCE)
     card = (folder / "README.md").read_text()
-    metrics = json.loads((folder.parent / "run" / "metrics.json").read_text())
+    metrics = json.loads((Path(run[1]).parent / "metrics.json").read_text())
     assert "pipeline_tag: text-classification" in card
     assert "glue/RTE/train.tsv" in card and "not_entailment" in card
     assert f"| accuracy | {metrics['best_validation_rte_accuracy']:.4f} |" in card

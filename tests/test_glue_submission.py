@@ -20,12 +20,8 @@ GLUE = FIXTURES / "data" / "glue"
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("glue") / "run"
-    run_allennlp(
-        ["train", "training_config/demo.jsonnet", "-s", str(run)], env=cli_env(MTDNN_SMOKE="1")
-    )
-    return run / "model.tar.gz"
+def archive(trained_run) -> Path:
+    return trained_run("training_config/demo.jsonnet", MTDNN_SMOKE="1") / "model.tar.gz"
 
 
 @pytest.fixture(scope="module")
