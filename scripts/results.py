@@ -263,6 +263,49 @@ GROUPS["mtl_full"] = {
     ],
 }
 
+GLUE4_REPORT = [("rte", "accuracy"), ("mrpc", "accuracy"), ("mrpc", "f1"), ("stsb", "pearson")]
+GLUE4_REPORT += [("cola", "mcc")]
+GROUPS["glue4_full"] = {
+    "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
+    "rows": [
+        Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3), runs_of="mtl_full"),
+        Row("mrpc", "glue/mrpc.jsonnet", MRPC_REPORT, seeds=(1, 2, 3)),
+        Row("stsb", "glue/stsb.jsonnet", [("stsb", "pearson")], seeds=(1, 2, 3)),
+        Row("cola", "glue/cola.jsonnet", [("cola", "mcc")], seeds=(1, 2, 3)),
+        Row("glue4", "glue/glue4.jsonnet", GLUE4_REPORT, seeds=(1, 2, 3)),
+    ],
+    "comparisons": [
+        Comparison("rte", "glue4", "rte accuracy"),
+        Comparison("mrpc", "glue4", "mrpc accuracy"),
+        Comparison("mrpc", "glue4", "mrpc f1"),
+        Comparison("stsb", "glue4", "stsb pearson"),
+        Comparison("cola", "glue4", "cola mcc"),
+    ],
+}
+# SMART at full size: the plain runs are the groups' above (same config, seeds and data).
+GROUPS["smart_full"] = {
+    "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
+    "rows": [
+        Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3), runs_of="mtl_full"),
+        Row("rte-smart", "adversarial/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3)),
+        Row("mrpc", "glue/mrpc.jsonnet", MRPC_REPORT, seeds=(1, 2, 3), runs_of="glue4_full"),
+        Row("mrpc-smart", "adversarial/mrpc.jsonnet", MRPC_REPORT, seeds=(1, 2, 3)),
+        Row(
+            "stsb",
+            "glue/stsb.jsonnet",
+            [("stsb", "pearson")],
+            seeds=(1, 2, 3),
+            runs_of="glue4_full",
+        ),
+        Row("stsb-smart", "adversarial/stsb.jsonnet", [("stsb", "pearson")], seeds=(1, 2, 3)),
+    ],
+    "comparisons": [
+        Comparison("rte", "rte-smart", "rte accuracy"),
+        Comparison("mrpc", "mrpc-smart", "mrpc accuracy"),
+        Comparison("stsb", "stsb-smart", "stsb pearson"),
+    ],
+}
+
 
 def data_root() -> str:
     return os.environ.get("MTDNN_DATA") or str((ROOT.parent / "shared" / "data").resolve())
