@@ -31,6 +31,7 @@ from allennlp.data.fields import (
 
 from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.dataset_readers import tokenization_cache
 from mtdnn_allennlp.data.dataset_readers.multiple_choice import choice_instance
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
@@ -204,7 +205,7 @@ class TaskReader(DatasetReader):
 
     def read_whole_files(self) -> None:
         self.shard_by_worker = False
-        self._set_distributed_info(None)
+        allennlp_internals.clear_distributed_info(self)
 
     def shard_iterable(self, iterable: Iterable[Any]) -> Iterator[Any]:
         if self.shard_by_worker:
@@ -320,7 +321,8 @@ class TaskReader(DatasetReader):
         # worker can take are built.
         limit = None
         if self.max_instances is not None:
-            workers = self._worker_info.num_workers if self._worker_info is not None else 1
+            worker_info = self.get_worker_info()
+            workers = worker_info.num_workers if worker_info is not None else 1
             world = torch.distributed.get_world_size() if is_distributed() else 1
             limit = self.max_instances * workers * world
         cache_file = self.cache_file(path, limit)

@@ -31,6 +31,7 @@ from allennlp.data.fields import LabelField, ListField, MetadataField, TensorFie
 
 from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.encoders import resolve_encoder
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.version import VERSION
 
@@ -151,11 +152,12 @@ def _encode_field(field: Field) -> Dict[str, Any]:
             "indexers": indexers,
         }
     if isinstance(field, LabelField):
+        label_settings = allennlp_internals.label_field_settings(field)
         return {
             "kind": "label",
             "label": field.label,
-            "namespace": field._label_namespace,
-            "skip_indexing": field._skip_indexing,
+            "namespace": label_settings["label_namespace"],
+            "skip_indexing": label_settings["skip_indexing"],
         }
     if isinstance(field, TensorField):
         tensor = field.tensor
