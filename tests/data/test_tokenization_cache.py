@@ -326,7 +326,7 @@ READER_CASES: Dict[str, Tuple[str, Optional[Dict[str, Any]], Any, Dict[str, Any]
         "mlm",
         {"type": "mtdnn_masked_lm_text", "sources": {"rte": RTE_SPEC}},
         json.dumps({"rte": str(RTE_TRAIN)}),
-        {"sources": {"rte": {**RTE_SPEC, "reader": {**RTE_SPEC["reader"], "header": False}}}},
+        {"sources": {"rte": {**RTE_SPEC, "reader": {**RTE_SPEC["reader"], "sample_size": 5}}}},
     ),
     "next_sentence": ("nsp", None, DATA / "text" / "documents_train.txt", {"pairing_seed": 7}),
 }
