@@ -24,7 +24,6 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable, Dict, List
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +37,7 @@ from allennlp.data import DataLoader, DatasetReader, Vocabulary  # noqa: E402
 from allennlp.models import Model  # noqa: E402
 
 from benchmarks import common  # noqa: E402
+from mtdnn_allennlp.compat import allennlp_internals  # noqa: E402
 from mtdnn_allennlp.compat.adamw import fused_kwargs  # noqa: E402
 from mtdnn_allennlp.training.adversarial import (  # noqa: E402
     AdversarialTrainingCallback,
@@ -79,15 +79,7 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
     parameters = list(model.parameters())
     # The package's optimizer: torch's fused AdamW kernel, as `huggingface_adamw` picks it.
     optimizer = torch.optim.AdamW(parameters, lr=0.0, **fused_kwargs(parameters))
-    trainer = SimpleNamespace(
-        model=model,
-        _num_gradient_accumulation_steps=1,
-        data_loader=[None],
-        _batches_in_epoch_completed=0,
-        _total_batches_completed=0,
-        _scaler=None,
-        _use_amp=False,
-    )
+    trainer = allennlp_internals.trainer_stand_in(model, data_loader=[None])
 
     def plain(batch):
         model.expose_adversarial_inputs = False

@@ -95,7 +95,7 @@ def prepare(folder: Path, quick: bool) -> None:
         Params(params["data_loader"]), reader=reader, data_path=params["train_data_path"]
     )
     loader.index_with(Vocabulary.empty())
-    torch.save([loader.collator(b) for b in loader._epoch_batches(0)], folder / "batches.pt")
+    torch.save([loader.collator(b) for b in loader.epoch_batches(0)], folder / "batches.pt")
     count = 16 if quick else 128
     batches = []
     for task in ("rte", "sst2"):

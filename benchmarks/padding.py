@@ -50,8 +50,8 @@ def main() -> None:
                 Params(loader_params), reader=reader, data_path=params["train_data_path"]
             )
             loader.index_with(Vocabulary.empty())
-            per_task["sorted" if sort else "unsorted"] = efficiency(loader._epoch_batches(0))
-        count = sum(len(batch) for batch in loader._epoch_batches(0))
+            per_task["sorted" if sort else "unsorted"] = efficiency(loader.epoch_batches(0))
+        count = sum(len(batch) for batch in loader.epoch_batches(0))
         gain = per_task["sorted"]["efficiency"] / per_task["unsorted"]["efficiency"]
         per_task.update(examples=count, padded_tokens_saved=1 - 1 / gain)
         results["tasks"][task] = per_task

@@ -5,9 +5,9 @@
 jsonnet the shipped configs use) and builds allennlp's `TrainModel` from it: MultiTaskReader,
 MultiTaskDataLoader, Model "mtdnn" and the GradientDescentTrainer with the configs' optimizer,
 scheduler, gradient clipping and TensorBoard callback. One timed call is one training epoch of
-`trainer._train_epoch`, the loop `allennlp train` runs. The loader's epoch counter is reset
-before each call, so every call trains on the same batches, which `bare.BareLoop` gets as
-tensors.
+the trainer's own epoch loop (`allennlp_internals.train_one_epoch`), the loop `allennlp train`
+runs. The loader's epoch counter is reset before each call, so every call trains on the same
+batches, which `bare.BareLoop` gets as tensors.
 """
 
 import json
@@ -23,6 +23,7 @@ from allennlp.common.util import import_module_and_submodules, prepare_environme
 
 from benchmarks.common import ROOT, data_root
 from mtdnn_allennlp.common.environment import environment_with_defaults
+from mtdnn_allennlp.compat import allennlp_internals
 
 ENCODER = "all-MiniLM-L6-v2"
 
@@ -101,14 +102,14 @@ class Experiment:
         self.trainer = self.train_model.trainer
         self.loader = self.trainer.data_loader
         self.model = self.train_model.model
-        for callback in self.trainer._callbacks:
+        for callback in allennlp_internals.trainer_callbacks(self.trainer):
             callback.on_start(self.trainer, is_primary=True)
-        self.batches = [self.loader.collator(b) for b in self.loader._epoch_batches(0)]
+        self.batches = [self.loader.collator(b) for b in self.loader.epoch_batches(0)]
         self._epochs = 0
 
     def epoch(self) -> None:
-        self.loader._epoch = 0  # the same batches every call
-        self.trainer._train_epoch(self._epochs)
+        self.loader.epoch = 0  # the same batches every call
+        allennlp_internals.train_one_epoch(self.trainer, self._epochs)
         self._epochs += 1
 
     @property
@@ -124,7 +125,7 @@ class Experiment:
         return sum(b["tokens"]["tokens"]["mask"].numel() for b in self.batches)
 
     def close(self) -> None:
-        for callback in self.trainer._callbacks:
+        for callback in allennlp_internals.trainer_callbacks(self.trainer):
             callback.on_end(self.trainer, is_primary=True)
         self.directory.cleanup()
 

@@ -62,7 +62,7 @@ def unknown_keys(config: Dict[str, Any]) -> List[str]:
             continue
         base = getattr(importlib.import_module(module_name), base_name)
         name = values.get("type", default_type or base.default_implementation)
-        if name is None or name not in Registrable._registry.get(base, {}):
+        if name is None or name not in base.list_available():
             continue  # allennlp reports an unknown type itself
         cls, constructor = base.resolve_class_name(name)
         keys = accepted_keys(cls, constructor)
@@ -89,7 +89,7 @@ def _unwrapped(annotation: Any) -> List[Any]:
 
 def _class_of(base: Any, values: Dict[str, Any]) -> Optional[tuple]:
     name = values.get("type", getattr(base, "default_implementation", None))
-    if name is None or name not in Registrable._registry.get(base, {}):
+    if name is None or name not in base.list_available():
         return None
     return base.resolve_class_name(name)
 

@@ -11,9 +11,8 @@ import os
 from pathlib import Path
 from typing import Dict
 
-import allennlp.common.params as allennlp_params
-
 from mtdnn_allennlp.common import configs
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.training.device import choose_device
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -60,7 +59,7 @@ DEFAULTS: Dict[str, str] = {
     "MTDNN_PRECISION": "fp32",
 }
 
-_original_environment_variables = allennlp_params._environment_variables
+_original_environment_variables = allennlp_internals.params_environment_function()
 
 
 def environment_with_defaults() -> Dict[str, str]:
@@ -75,8 +74,7 @@ def environment_with_defaults() -> Dict[str, str]:
 
 def install_defaults() -> None:
     """Makes allennlp's Params see our defaults wherever the environment leaves a variable unset."""
-    if allennlp_params._environment_variables is not environment_with_defaults:
-        allennlp_params._environment_variables = environment_with_defaults
+    allennlp_internals.set_params_environment_function(environment_with_defaults)
 
 
 def setting(name: str) -> str:

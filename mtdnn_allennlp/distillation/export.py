@@ -122,6 +122,12 @@ def _export_into(model, reader, out: Path) -> None:
     any_reader = next(iter(reader.readers.values()))
     tokenizer = any_reader.pieces.tokenizer
     tokenizer.save_pretrained(str(out / "tokenizer"))
+    # The reader's own tokenizer for pre-split words (a prefix space for byte-level BPE), so
+    # that predict_onnx.py tokenises tagging input as the reader does, with no copy of the rule.
+    if any(task.data_format == "sequence" for task in model.tasks.values()):
+        any_reader.pieces.word_tokenizer.backend_tokenizer.save(
+            str(out / "tokenizer" / "word_tokenizer.json")
+        )
     progress.update()
     meta = {
         "max_length": any_reader.max_length,

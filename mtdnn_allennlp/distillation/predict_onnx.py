@@ -5,7 +5,10 @@
                   pieces); one output per task, named after it (logits, scores, per-piece
                   tag logits, for ranking one score per (premise, candidate) row, for extractive
                   QA a start and an end logit per piece of each context window)
-  tokenizer/      the encoder's tokenizer (tokenizer.json)
+  tokenizer/      the encoder's tokenizer (tokenizer.json) and the reader's tokenizer for
+                  pre-split words (word_tokenizer.json: for byte-level BPE, the same vocabulary
+                  with a prefix space before each word, as `tokenization.load_tokenizer`
+                  builds it for the reader)
   labels.json     per task: task_type, data_format, labels, max_length (and for extractive
                   QA the reader's windows and the head's decoding settings)
 
@@ -87,8 +90,9 @@ def _word_tags(word_logits: np.ndarray, transitions: Optional[Dict[str, List]]) 
 
 
 class OnnxPredictor:
-    """Tokenizes like the training reader (longest-first truncation to max_length, the
-    encoder's special tokens), runs the graph, and decodes like `allennlp predict`."""
+    """Tokenizes like the training reader (longest-first truncation to each task's own
+    max_length, the encoder's special tokens, the reader's word tokenizer for pre-split words),
+    runs the graph, and decodes like `allennlp predict`."""
 
     def __init__(
         self,
@@ -99,10 +103,13 @@ class OnnxPredictor:
         root = Path(folder)
         self.meta: Dict[str, Any] = json.loads((root / "labels.json").read_text())
         self.tasks: Dict[str, Dict[str, Any]] = self.meta["tasks"]
-        self.max_length: int = self.meta["max_length"]
-        self.tokenizer = Tokenizer.from_file(str(root / "tokenizer" / "tokenizer.json"))
-        self.tokenizer.no_padding()
-        self.tokenizer.enable_truncation(self.max_length, strategy="longest_first")
+        self.max_length: int = self.meta["max_length"]  # an export's first task's; see below
+        texts = root / "tokenizer" / "tokenizer.json"
+        # The reader's tokenizer for words, which export writes; an older export has none.
+        words = root / "tokenizer" / "word_tokenizer.json"
+        self._tokenizer_files = {"texts": texts, "words": words if words.is_file() else texts}
+        self._tokenizers: Dict[Any, Tokenizer] = {}
+        self.tokenizer = self.tokenizer_for(None)
         # Imported here, not at the top: allennlp imports every module of a plugin on each
         # command, and this one would put onnxruntime on the start-up path of all of them.
         import onnxruntime
@@ -129,13 +136,27 @@ class OnnxPredictor:
             raise ValueError(f"unknown task {task!r}; this model's tasks: {sorted(self.tasks)}")
         return task
 
+    def tokenizer_for(self, task: Optional[str], kind: str = "texts") -> Tokenizer:
+        """The tokenizer of `kind` ("texts" or "words") cutting longest-first at the task's own
+        max_length, as its reader does (export writes each task's; None: the export's first)."""
+        spec = self.tasks.get(task, {}) if task is not None else {}
+        max_length = int(spec.get("max_length", self.max_length))
+        key = (kind, max_length)
+        if key not in self._tokenizers:
+            tokenizer = Tokenizer.from_file(str(self._tokenizer_files[kind]))
+            tokenizer.no_padding()
+            tokenizer.enable_truncation(max_length, strategy="longest_first")
+            self._tokenizers[key] = tokenizer
+        return self._tokenizers[key]
+
     def encode(self, task: str, example: Dict[str, Any]):
         if self.tasks[task]["data_format"] == "sequence":
-            encoding = self.tokenizer.encode(example["words"], is_pretokenized=True)
+            words = self.tokenizer_for(task, "words")
+            encoding = words.encode(example["words"], is_pretokenized=True)
         elif "hypothesis" in self.tasks[task]["inputs"]:
-            encoding = self.tokenizer.encode(example["premise"], example["hypothesis"])
+            encoding = self.tokenizer_for(task).encode(example["premise"], example["hypothesis"])
         else:
-            encoding = self.tokenizer.encode(example["premise"])
+            encoding = self.tokenizer_for(task).encode(example["premise"])
         return encoding
 
     def batch_inputs(self, encodings: Sequence[Any]) -> Dict[str, np.ndarray]:
@@ -162,8 +183,9 @@ class OnnxPredictor:
         return output, encodings
 
     def _ranking_outputs(self, task: str, examples: Sequence[Dict[str, Any]]):
+        tokenizer = self.tokenizer_for(task)
         groups = [
-            [self.tokenizer.encode(each["premise"], text) for text in each["hypotheses"]]
+            [tokenizer.encode(each["premise"], text) for text in each["hypotheses"]]
             for each in examples
         ]
         pairs = [encoding for group in groups for encoding in group]

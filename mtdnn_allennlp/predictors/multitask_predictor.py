@@ -18,6 +18,7 @@ from allennlp.models import Model
 from allennlp.predictors import Predictor
 
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
 from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS, OPTIONAL_INPUT_FIELDS
 
@@ -98,7 +99,7 @@ class MultiTaskPredictor(Predictor):
         return self._located_instance(json_dict, None, self._inputs_seen)
 
     def _located_instance(self, json_dict: JsonDict, file: Optional[str], line: int) -> Instance:
-        reader: MultiTaskReader = self._dataset_reader  # type: ignore[assignment]
+        reader: MultiTaskReader = allennlp_internals.predictor_reader(self)
         try:
             task_reader = reader.reader_for(json_dict.get("task"))
             names = INPUT_FIELDS[task_reader.task.data_format]
@@ -156,7 +157,9 @@ class MultiTaskPredictor(Predictor):
             by_task.setdefault(instance["task"].metadata, []).append(position)  # type: ignore
         results: List[JsonDict] = [{} for _ in instances]
         for positions in by_task.values():
-            outputs = self._model.forward_on_instances([instances[i] for i in positions])
+            outputs = allennlp_internals.predictor_model(self).forward_on_instances(
+                [instances[i] for i in positions]
+            )
             for position, output in zip(positions, outputs, strict=True):
                 results[position] = output
         for result, instance in zip(results, instances, strict=True):
@@ -168,7 +171,7 @@ class MultiTaskPredictor(Predictor):
 
     def _input_fields(self, instance: Instance) -> JsonDict:
         metadata = instance["metadata"].metadata  # type: ignore[attr-defined]
-        reader: MultiTaskReader = self._dataset_reader  # type: ignore[assignment]
+        reader: MultiTaskReader = allennlp_internals.predictor_reader(self)
         data_format = reader.tasks[instance["task"].metadata].data_format  # type: ignore
         names = (*INPUT_FIELDS[data_format], *OPTIONAL_INPUT_FIELDS.get(data_format, ()))
         return {name: metadata[name] for name in names if metadata.get(name) is not None}

@@ -231,13 +231,11 @@ class TaskDefinition(FromParams):
 
 
 def _check_loss_name(task: str, key: str, spec: LossSpec) -> None:
-    from allennlp.common import Registrable
-
     from mtdnn_allennlp.common.config_check import did_you_mean
     from mtdnn_allennlp.losses import TaskLoss
 
     name = spec if isinstance(spec, str) else dict(spec).get("type")
-    registered = Registrable._registry.get(TaskLoss, {})
+    registered = TaskLoss.list_available()
     if name not in registered:
         raise ConfigurationError(
             f"Task '{task}': unknown {key} '{name}'.{did_you_mean(str(name), registered)} "

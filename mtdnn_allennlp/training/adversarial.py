@@ -27,6 +27,7 @@ from allennlp.training.callbacks.callback import TrainerCallback
 
 from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.common.running_mean import RunningMean
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.losses import TaskLoss
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class WorkerMean(RunningMean):
 
 def amp_autocast(trainer, device: torch.device):
     """The trainer's `use_amp` autocast (float16), on `device`'s type; a no-op without AMP."""
-    if not getattr(trainer, "_use_amp", False):
+    if not allennlp_internals.uses_amp(trainer):
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.float16)
 
@@ -341,18 +342,18 @@ class AdversarialTrainingCallback(TrainerCallback):
     def group_size(trainer) -> int:
         """How many batches the current gradient-accumulation group holds (the last of an epoch
         may hold fewer), as the trainer divides each batch's loss by it."""
-        steps = trainer._num_gradient_accumulation_steps
+        steps = allennlp_internals.gradient_accumulation_steps(trainer)
         try:
             batches = len(trainer.data_loader)
         except TypeError:
             return steps
-        remaining = batches - trainer._batches_in_epoch_completed * steps
+        remaining = batches - allennlp_internals.batches_in_epoch_completed(trainer) * steps
         return max(1, min(steps, remaining))
 
     def noise_generator(self, trainer, device: torch.device) -> torch.Generator:
         """A generator for this batch's initial noise, seeded by the run's seed and the batch's
         position in training, so a run resumed with --recover draws the same noise."""
-        step = trainer._total_batches_completed
+        step = allennlp_internals.total_batches_completed(trainer)
         rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
         position = (step * 101 + self._batches_in_group) * 1009 + rank
         seed = (torch.initial_seed() * 1_000_003 + position) % 2**63
@@ -452,7 +453,7 @@ class AdversarialTrainingCallback(TrainerCallback):
         with amp_autocast(trainer, inputs["word_embeddings"].device):
             generator = self.noise_generator(trainer, inputs["word_embeddings"].device)
             self._batches_in_group += 1
-            scaler = getattr(trainer, "_scaler", None)
+            scaler = allennlp_internals.grad_scaler(trainer)
             loss_scale = float(scaler.get_scale()) if scaler is not None else 1.0
             adversarial, noise_norm = self.adversarial_loss(model, inputs, generator, loss_scale)
             bregman = self.bregman_loss(inputs, batch_outputs) if self.teacher else None
@@ -475,7 +476,7 @@ class AdversarialTrainingCallback(TrainerCallback):
         # The trainer divides each batch's loss by the accumulation group's size before its own
         # backward pass; doing the backward here, the callback must do the same.
         total = total / self.group_size(trainer)
-        scaler = getattr(trainer, "_scaler", None)
+        scaler = allennlp_internals.grad_scaler(trainer)
         if scaler is not None:
             scaler.scale(total).backward()
         else:

@@ -187,21 +187,33 @@ class MultiTaskDataLoader(DataLoader):
             cursors[task] += 1
         return _this_workers_share(batches)
 
-    def _schedule_of(self, epoch: int) -> List[List[Instance]]:
-        """The epoch's batches, built once: allennlp and the adversarial callback ask for the
-        loader's length on every batch, and rebuilding the schedule costs a pass over the
-        data each time. A schedule depends only on the seed and the epoch, so it is kept."""
+    def epoch_batches(self, epoch: int) -> List[List[Instance]]:
+        """The batches (lists of instances, before collation) that `epoch` iterates, in order,
+        this worker's share under distributed training.
+
+        Built once per epoch: allennlp and the adversarial callback ask for the loader's length
+        on every batch, and rebuilding the schedule costs a pass over the data each time. A
+        schedule depends only on the seed and the epoch, so it is kept."""
         if self._schedule is None or self._schedule[0] != epoch:
             self._schedule = (epoch, self._epoch_batches(epoch))
         return self._schedule[1]
 
+    @property
+    def epoch(self) -> int:
+        """The epoch the next iteration runs (0 first); set it to replay an epoch's batches."""
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:
+        self._epoch = epoch
+
     def __len__(self) -> int:
-        return len(self._schedule_of(self._epoch))
+        return len(self.epoch_batches(self._epoch))
 
     def __iter__(self) -> Iterator[TensorDict]:
         if self._vocab is None:
             raise ValueError("index_with(vocab) must be called before iterating the loader.")
-        batches = self._schedule_of(self._epoch)
+        batches = self.epoch_batches(self._epoch)
         self._epoch += 1
         for batch in batches:
             tensors = self.collator(batch)

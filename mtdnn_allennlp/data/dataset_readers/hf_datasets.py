@@ -54,6 +54,8 @@ class HfDatasetReader(TaskReader):
     through `label_map`). `-1` (an unlabelled row, as in GLUE's test splits) is read as no label.
     """
 
+    CACHE_SETTINGS = ("split", "field_map")
+
     def __init__(
         self, split: str = "train", field_map: Optional[Dict[str, str]] = None, **kwargs
     ) -> None:

@@ -46,6 +46,8 @@ class TextLinesReader(TaskReader):
         `"ignore"` or `"backslashreplace"` decode it anyway (Python's codec error handlers).
     """
 
+    CACHE_SETTINGS = ("encoding", "errors")
+
     def __init__(self, encoding: str = "utf-8", errors: str = "strict", **kwargs) -> None:
         super().__init__(**kwargs)
         try:
@@ -111,6 +113,8 @@ class DelimitedReader(TextLinesReader):
         while train and dev do not). A file whose first line is exactly this is read by name.
     encoding, errors : see `TextLinesReader`.
     """
+
+    CACHE_SETTINGS = ("columns", "separator", "quoting", "header", "unlabelled_header")
 
     def __init__(
         self,
@@ -321,6 +325,8 @@ class RegexReader(TextLinesReader):
     encoding, errors : see `TextLinesReader`.
     """
 
+    CACHE_SETTINGS = ("pattern", "field_map")
+
     def __init__(self, pattern: str, field_map: Optional[Dict[str, str]] = None, **kwargs) -> None:
         super().__init__(**kwargs)
         try:
@@ -445,6 +451,8 @@ class ConllIobReader(TextLinesReader):
     encoding, errors : see `TextLinesReader`.
     """
 
+    CACHE_SETTINGS = ("token_column", "tag_column")
+
     def __init__(self, token_column: int = 0, tag_column: int = -1, **kwargs) -> None:
         super().__init__(**kwargs)
         self.token_column = token_column
@@ -505,6 +513,8 @@ class JsonlReader(TextLinesReader):
         Renames keys of the file to those fields, e.g. `{"sentence": "premise"}`.
     encoding, errors : see `TextLinesReader`.
     """
+
+    CACHE_SETTINGS = ("field_map",)
 
     def __init__(self, field_map: Optional[Dict[str, str]] = None, **kwargs) -> None:
         super().__init__(**kwargs)

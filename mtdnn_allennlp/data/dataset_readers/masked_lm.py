@@ -47,6 +47,7 @@ class MaskedLmTextReader(TaskReader):
                 f"'{self.task.data_format}'."
             )
         self.sources: Dict[str, TaskReader] = {}
+        self._source: Optional[str] = None  # the source task whose file is being read
         for name, source in (sources or {}).items():
             # The source's own layout reader, sharing this reader's encoder settings; it only
             # splits lines, so its labels and length limit do not matter.
@@ -56,6 +57,15 @@ class MaskedLmTextReader(TaskReader):
             if not isinstance(reader, TaskReader):
                 raise ConfigurationError(f"Source task '{name}' has no task reader.")
             self.sources[name] = reader
+
+    def cache_settings(self) -> Dict[str, Any]:
+        """With sources, a file's instances depend on the source task being read and on its
+        reader's settings (its layout): those, not the reader objects, whose reprs hold memory
+        addresses and so would never match in another process."""
+        settings = super().cache_settings()
+        if self._source is not None:
+            settings["source"] = [self._source, self.sources[self._source].cache_settings()]
+        return settings
 
     def _read(self, file_path: Any) -> Iterable[Instance]:
         if not self.sources:

@@ -148,6 +148,8 @@ class GroupedPairsTsvReader(GlueTsvReader):
     min_candidates : `int`, optional (default = `2`)
     """
 
+    CACHE_SETTINGS = ("positive_label", "min_candidates")
+
     def __init__(self, positive_label: str, min_candidates: int = 2, **kwargs) -> None:
         super().__init__(**kwargs)
         if min_candidates < 2:

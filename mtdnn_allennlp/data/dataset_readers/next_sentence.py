@@ -42,6 +42,8 @@ class NextSentenceReader(TaskReader):
         classification task with the labels `not_next` and `is_next`.
     """
 
+    CACHE_SETTINGS = ("negative_fraction", "pairing_seed")
+
     def __init__(self, negative_fraction: float = 0.5, pairing_seed: int = 0, **kwargs) -> None:
         super().__init__(**kwargs)
         task = self.task

@@ -51,6 +51,8 @@ class SquadReader(TaskReader):
         `TaskReader`'s parameters; `max_length` is the window's length in word pieces.
     """
 
+    CACHE_SETTINGS = ("doc_stride", "max_query_length", "strict_answers", "no_answer")
+
     def __init__(
         self,
         doc_stride: int = 128,

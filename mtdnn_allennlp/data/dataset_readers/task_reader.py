@@ -31,6 +31,7 @@ from allennlp.data.fields import (
 
 from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.dataset_readers import tokenization_cache
 from mtdnn_allennlp.data.dataset_readers.multiple_choice import choice_instance
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
@@ -204,7 +205,7 @@ class TaskReader(DatasetReader):
 
     def read_whole_files(self) -> None:
         self.shard_by_worker = False
-        self._set_distributed_info(None)
+        allennlp_internals.clear_distributed_info(self)
 
     def shard_iterable(self, iterable: Iterable[Any]) -> Iterator[Any]:
         if self.shard_by_worker:
@@ -294,15 +295,30 @@ class TaskReader(DatasetReader):
 
     # --- the tokenisation cache -------------------------------------------------------------
 
+    # The settings that define the instances a reader makes, by attribute name: the cache key
+    # is built from exactly these (with the task, the reader class, the data files and the
+    # tokenizer). Each subclass lists its own; `cache_settings` adds them up along the classes
+    # it inherits from. Left out on purpose: counters (truncated, skipped...), the cache folder,
+    # `max_instances` and worker sharding (the entry is the whole file, or the prefix `limit`
+    # that the key names itself), and the encoder's name (its tokenizer files are hashed).
+    CACHE_SETTINGS: Tuple[str, ...] = (
+        "max_length",
+        "label_map",
+        "skip_invalid",  # skipped rows are stored as such: a strict run must not reuse them
+        "sample_size",
+        "sample_seed",
+        "blank",
+    )
+
     def cache_settings(self) -> Dict[str, Any]:
-        """Everything besides the files and tokenizer that changes the instances read."""
-        ignored = {"truncated", "skipped", "read_count", "task", "cache_directory"}
-        ignored.add("serialization_dir")  # differs between runs, never changes an instance
-        settings = {
-            key: value
-            for key, value in vars(self).items()
-            if not key.startswith("_") and key not in ignored
-        }
+        """The settings that define this reader's instances, as JSON values (see
+        `CACHE_SETTINGS`): stable across instances and processes, never an object's repr."""
+        names = [
+            name
+            for cls in reversed(type(self).__mro__)
+            for name in vars(cls).get("CACHE_SETTINGS", ())
+        ]
+        settings: Dict[str, Any] = {name: getattr(self, name) for name in names}
         task = self.task
         settings["task"] = [task.name, task.task_type, task.data_format, task.labels, task.reader]
         settings["reader"] = f"{type(self).__module__}.{type(self).__qualname__}"
@@ -320,7 +336,8 @@ class TaskReader(DatasetReader):
         # worker can take are built.
         limit = None
         if self.max_instances is not None:
-            workers = self._worker_info.num_workers if self._worker_info is not None else 1
+            worker_info = self.get_worker_info()
+            workers = worker_info.num_workers if worker_info is not None else 1
             world = torch.distributed.get_world_size() if is_distributed() else 1
             limit = self.max_instances * workers * world
         cache_file = self.cache_file(path, limit)

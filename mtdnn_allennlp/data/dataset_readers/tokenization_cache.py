@@ -7,8 +7,11 @@ is a SHA-256 over all three:
 - the bytes of every file the reader reads for the data path (SNLI reads three);
 - the bytes of the encoder's tokenizer files (vocab, merges, tokenizer.json, their configs), so
   a different or edited tokenizer never reuses pieces from another;
-- the reader's class and settings (task definition, max_length, label_map, columns, sampling,
-  ...), the package version and this module's format number.
+- the reader's class and the settings that define its output, which each reader declares
+  (`TaskReader.CACHE_SETTINGS`, added up along its base classes: max_length, label_map, columns,
+  sampling, ...), the task definition, the package version and this module's format number.
+  Counters, worker sharding and the cache folder are not settings: a key is the same in every
+  process and every run that reads the same data the same way (training, soft targets, ...).
 
 An entry is one file: a header line `mtdnn-tokenisation-cache <format> <sha256> <length>` and a
 JSON body. Nothing in it can run code (no pickle): the body lists each example's fields by kind
@@ -31,6 +34,7 @@ from allennlp.data.fields import LabelField, ListField, MetadataField, TensorFie
 
 from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.encoders import resolve_encoder
+from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.version import VERSION
 
@@ -77,7 +81,13 @@ def tokenizer_fingerprint(encoder: str) -> str:
 def cache_key(data_files: List[Path], encoder: str, settings: Any) -> str:
     digest = hashlib.sha256()
     header = {"format": CACHE_FORMAT, "version": VERSION, "settings": settings}
-    digest.update(json.dumps(header, sort_keys=True, default=repr).encode("utf-8"))
+    try:
+        # No `default=`: a value without a JSON form (an object, whose repr may hold a memory
+        # address) would make a key that never hits again; it is a bug in `cache_settings`.
+        text = json.dumps(header, sort_keys=True)
+    except TypeError as error:
+        raise TypeError(f"a reader's cache settings must be JSON values: {error}") from None
+    digest.update(text.encode("utf-8"))
     digest.update(tokenizer_fingerprint(encoder).encode("ascii"))
     return file_digest(data_files, digest).hexdigest()
 
@@ -151,11 +161,12 @@ def _encode_field(field: Field) -> Dict[str, Any]:
             "indexers": indexers,
         }
     if isinstance(field, LabelField):
+        label_settings = allennlp_internals.label_field_settings(field)
         return {
             "kind": "label",
             "label": field.label,
-            "namespace": field._label_namespace,
-            "skip_indexing": field._skip_indexing,
+            "namespace": label_settings["label_namespace"],
+            "skip_indexing": label_settings["skip_indexing"],
         }
     if isinstance(field, TensorField):
         tensor = field.tensor
