@@ -9,6 +9,10 @@ configs read (MTDNN_DATA, MTDNN_SEED, MTDNN_EPOCHS, MTDNN_TRAIN_EXAMPLES). The e
 saved beside the run and printed in the table. Figures in the table are read from each run's
 metrics.json (the best epoch by the config's validation_metric), never typed in by hand.
 A finished run (metrics.json present) is not run again, so an interrupted `run` resumes.
+
+results/ (archives, logs) stays on the machine. Each finished run's figures and command are also
+recorded in docs/results/runs/<group>/<row>/seed<N>.json, which is committed: a campaign spread
+over sessions resumes from the records, and tables and charts are drawn from them.
 """
 
 import argparse
@@ -27,6 +31,7 @@ from typing import Dict, List, Sequence, Tuple
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 SUMMARIES = ROOT / "docs" / "results"
+RECORDS = SUMMARIES / "runs"
 ALLENNLP = str(Path(sys.executable).parent / "allennlp")
 
 
@@ -339,10 +344,44 @@ def owner(group: str, row: Row) -> Tuple[str, Row]:
     raise ValueError(f"{group}/{row.name}: no row of group {row.runs_of} runs the same thing")
 
 
+def slug(row: Row) -> str:
+    return row.name.split(" ")[0].replace("+", "_")
+
+
 def run_dir(group: str, row: Row, seed: int) -> Path:
     group, row = owner(group, row)
-    slug = row.name.split(" ")[0].replace("+", "_")
-    return RESULTS / group / slug / f"seed{seed}"
+    return RESULTS / group / slug(row) / f"seed{seed}"
+
+
+def record_path(group: str, row: Row, seed: int) -> Path:
+    """The committed record of a finished run: its best-epoch figures and its command."""
+    group, row = owner(group, row)
+    return RECORDS / group / slug(row) / f"seed{seed}.json"
+
+
+def finished_metrics(group: str, row: Row, seed: int) -> Dict | None:
+    """The run's metrics: from its metrics.json where the run is on this machine, else from its
+    committed record; None if it has not finished."""
+    path = run_dir(group, row, seed) / "metrics.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    record = record_path(group, row, seed)
+    if record.is_file():
+        return json.loads(record.read_text())["metrics"]
+    return None
+
+
+def write_record(group: str, row: Row, seed: int, seconds: float) -> Path:
+    metrics = json.loads((run_dir(group, row, seed) / "metrics.json").read_text())
+    kept = {key: value for key, value in metrics.items() if key.startswith("best_")}
+    kept.update(
+        {key: metrics[key] for key in ("best_epoch", "training_duration") if key in metrics}
+    )
+    record = record_path(group, row, seed)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    body = {"command": shown(group, row, seed), "wall_seconds": round(seconds), "metrics": kept}
+    record.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
+    return record
 
 
 def command(group: str, row: Row, seed: int) -> List[str]:
@@ -364,10 +403,27 @@ def shown(group: str, row: Row, seed: int) -> str:
     return f"{assignments} {shlex.join(command(group, row, seed))}"
 
 
+def archive_needed(group: str, row: Row, seed: int) -> bool:
+    """Whether a multi-stage row of the group, not yet recorded for this seed, starts from this
+    run's archive (archives are not committed, so such a run is trained again)."""
+    return any(
+        other.init_from == row.name
+        and seed in other.seeds
+        and not record_path(group, other, seed).is_file()
+        for other in GROUPS[group]["rows"]
+    )
+
+
 def train_one(group: str, row: Row, seed: int, threads: int) -> str:
     out = run_dir(group, row, seed)
     if (out / "metrics.json").is_file():
+        if not record_path(group, row, seed).is_file():
+            write_record(group, row, seed, 0)
         return f"done before: {out}"
+    if record_path(group, row, seed).is_file() and not (
+        archive_needed(group, row, seed) and not (out / "model.tar.gz").is_file()
+    ):
+        return f"recorded before: {record_path(group, row, seed).relative_to(ROOT)}"
     if out.exists():  # an interrupted run: start it again from scratch
         subprocess.run(["rm", "-rf", str(out)], check=True)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -381,6 +437,7 @@ def train_one(group: str, row: Row, seed: int, threads: int) -> str:
     if code != 0:
         return f"FAILED ({code}) after {time.time() - started:.0f}s: {out}, see {log}"
     (out / "command.txt").write_text(shown(group, row, seed) + "\n")
+    write_record(group, row, seed, time.time() - started)
     return f"{time.time() - started:.0f}s: {out}"
 
 
@@ -411,10 +468,9 @@ def run(group: str, jobs: int, only: Sequence[str], threads: int = 0, seeds=()) 
 def figures(group: str, row: Row) -> Dict[str, List[float]]:
     values: Dict[str, List[float]] = {}
     for seed in row.seeds:
-        path = run_dir(group, row, seed) / "metrics.json"
-        if not path.is_file():
+        metrics = finished_metrics(group, row, seed)
+        if metrics is None:
             continue
-        metrics = json.loads(path.read_text())
         for task, metric in row.report:
             key = f"best_validation_{task}_{metric}"
             values.setdefault(f"{task} {metric}", []).append(100 * metrics[key])
@@ -426,9 +482,9 @@ def per_seed(group: str, row: Row, figure: str) -> Dict[int, float]:
     task, metric = figure.split(" ")
     values = {}
     for seed in row.seeds:
-        path = run_dir(group, row, seed) / "metrics.json"
-        if path.is_file():
-            values[seed] = 100 * json.loads(path.read_text())[f"best_validation_{task}_{metric}"]
+        metrics = finished_metrics(group, row, seed)
+        if metrics is not None:
+            values[seed] = 100 * metrics[f"best_validation_{task}_{metric}"]
     return values
 
 

@@ -14,6 +14,7 @@ def finished(tmp_path, monkeypatch):
     monkeypatch.setattr(results, "ROOT", tmp_path)
     monkeypatch.setattr(results, "RESULTS", tmp_path / "results")
     monkeypatch.setattr(results, "SUMMARIES", tmp_path / "summaries")
+    monkeypatch.setattr(results, "RECORDS", tmp_path / "summaries" / "runs")
 
     def write(row_name, accuracies):
         row = results.row_named("mtl_full", row_name)
@@ -91,3 +92,49 @@ def test_table_and_chart_are_written(finished, capsys):
     assert summary["paired"][0]["differences"] == pytest.approx([3.0, 4.0, 1.0])
     png = results.chart("mtl_full")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_a_finished_run_leaves_a_record_that_a_fresh_checkout_resumes_and_reports_from(
+    finished, tmp_path, monkeypatch
+):
+    finished("rte", {1: 0.6, 2: 0.62})
+    finished("rte+nli", {1: 0.65, 2: 0.66})
+    trained = []
+    monkeypatch.setattr(results.subprocess, "call", lambda *a, **k: trained.append(a) or 1)
+    for name in ("rte", "rte+nli"):
+        row = results.row_named("mtl_full", name)
+        for seed in (1, 2):
+            assert results.train_one("mtl_full", row, seed, 1).startswith("done before")
+    record = json.loads((tmp_path / "summaries/runs/mtl_full/rte_nli/seed2.json").read_text())
+    assert record["metrics"] == {"best_validation_rte_accuracy": 0.66}
+    assert "MTDNN_SEED=2" in record["command"]
+    # A fresh checkout: results/ is gone, the records are not.
+    import shutil
+
+    shutil.rmtree(tmp_path / "results")
+    rte = results.row_named("mtl_full", "rte")
+    assert results.train_one("mtl_full", rte, 1, 1).startswith("recorded before")
+    assert trained == []
+    assert results.per_seed("mtl_full", rte, "rte accuracy") == {1: 60.0, 2: 62.0}
+    assert results.paired("mtl_full", results.Comparison("rte", "rte+nli", "rte accuracy"))[
+        "differences"
+    ] == pytest.approx([5.0, 4.0])
+
+
+def test_a_recorded_run_whose_archive_a_refinement_needs_is_trained_again(
+    finished, tmp_path, monkeypatch
+):
+    finished("rte+nli", {1: 0.65})
+    mtl = results.row_named("mtl_full", "rte+nli")
+    results.train_one("mtl_full", mtl, 1, 1)  # writes the record
+    import shutil
+
+    shutil.rmtree(tmp_path / "results")
+    trained = []
+    monkeypatch.setattr(results.subprocess, "call", lambda cmd, **k: trained.append(cmd) or 1)
+    message = results.train_one("mtl_full", mtl, 1, 1)
+    assert message.startswith("FAILED") and len(trained) == 1  # it tried to train it again
+    refined = results.row_named("mtl_full", "rte+nli-refined")
+    results.record_path("mtl_full", refined, 1).parent.mkdir(parents=True)
+    results.record_path("mtl_full", refined, 1).write_text(json.dumps({"metrics": {}}))
+    assert results.train_one("mtl_full", mtl, 1, 1).startswith("recorded before")
