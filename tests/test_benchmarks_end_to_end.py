@@ -1,0 +1,57 @@
+"""benchmarks/end_to_end.py: whole-process timing of allennlp train against the bare loop."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import end_to_end
+from tests.conftest import FIXTURES, ROOT, TINY_BERT
+
+
+def test_allennlp_training_duration_is_parsed_as_seconds():
+    assert end_to_end.parse_duration("0:03:19.500000") == pytest.approx(199.5)
+    assert end_to_end.parse_duration("1 day, 1:00:00") == pytest.approx(90000.0)
+
+
+def test_the_bare_batches_hold_every_example_once_and_sorted_batching_pads_less():
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(TINY_BERT))
+    rows = end_to_end.read_pairs(FIXTURES / "data" / "glue" / "RTE" / "train.tsv", 0)
+    labels = ["entailment", "not_entailment"]
+    padded = {}
+    for batching in ("sorted", "random"):
+        rng = end_to_end.random.Random(1)
+        batches = end_to_end.bare_batches(tokenizer, rows, labels, batching, rng)
+        assert sum(len(b["label"]) for b in batches) == len(rows)
+        masks = [b["tokens"]["tokens"]["mask"] for b in batches]
+        padded[batching] = sum(m.numel() for m in masks)
+        real = sum(int(m.sum()) for m in masks)
+    assert padded["sorted"] < padded["random"]
+    assert real <= padded["sorted"]
+
+
+@pytest.mark.slow
+def test_one_round_on_the_fixtures_times_every_variant_as_a_process(tmp_path):
+    output = tmp_path / "e2e.json"
+    env = dict(
+        os.environ,
+        MTDNN_ENCODER=str(TINY_BERT),
+        MTDNN_DATA=str(FIXTURES / "data"),
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=str(ROOT),
+    )
+    command = [sys.executable, "benchmarks/end_to_end.py", "--rounds", "1", "--output"]
+    command += [str(output), "--train-examples", "0", "--dev-examples", "0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    result = json.loads(output.read_text())["results"]
+    (round_,) = result["rounds"]
+    assert set(round_) == {"mtdnn", "bare_sorted", "bare_random"}
+    for figures in round_.values():
+        assert 0 < figures["loop_seconds"] < figures["process_seconds"]
+        assert 0 <= figures["dev_accuracy"] <= 1 and figures["load_mean"] >= 0
+    assert round_["bare_sorted"]["padded_tokens"] < round_["bare_random"]["padded_tokens"]
+    assert "mtdnn / bare_sorted, loop" in result["ratios"]
