@@ -187,4 +187,3 @@ def _write_task(
         (output / name).write_text("index\tprediction\n" + "".join(r + "\n" for r in rows))
         written[name] = len(rows)
         logger.info("%s: %d predictions of %s from %s", name, len(rows), task, path)
-

@@ -204,12 +204,22 @@ class BiLstmEncoder(SharedEncoder):
         ):
             if index > 0:
                 states = self.dropout(states)
-            forwards, _ = forward_lstm(states)
-            backwards, _ = backward_lstm(_gather_positions(states, reverse))
+            forwards = _run_lstm(forward_lstm, states)
+            backwards = _run_lstm(backward_lstm, _gather_positions(states, reverse))
             states = torch.cat([forwards, _gather_positions(backwards, reverse)], dim=-1) * keep
         # A large negative number rather than -inf keeps an all-padding row finite.
         pooled = states.masked_fill(keep == 0, -1e4).max(dim=1).values
         return torch.cat([pooled.unsqueeze(1), states[:, 1:]], dim=1)
+
+
+def _run_lstm(lstm: torch.nn.LSTM, states: torch.Tensor) -> torch.Tensor:
+    """The LSTM's outputs. On the CPU under autocast it runs in float32: oneDNN has no bfloat16
+    LSTM kernel on CPUs without AVX-512 BF16 ("could not create a primitive descriptor for the
+    LSTM forward propagation primitive"), and the LSTM is a small share of the student's time."""
+    if states.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        with torch.autocast("cpu", enabled=False):
+            return lstm(states.float())[0]
+    return lstm(states)[0]
 
 
 def _gather_positions(states: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:

@@ -32,7 +32,7 @@ import pytest
 
 from mtdnn_allennlp.compat import check, fixes
 
-CHECKS_SCRIPT = Path(__file__).with_name("stack_checks.py")
+CHECKS_SCRIPT = Path(__file__).resolve().parents[1] / "support" / "stack_checks.py"
 ALLENNLP_CLI = Path(sys.executable).parent / "allennlp"
 RUNTIME_FIXES = (
     "tokenizer_add_special_tokens",

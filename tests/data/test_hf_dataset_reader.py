@@ -8,7 +8,7 @@ from allennlp.data.fields import LabelField
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.data.dataset_readers import HfDatasetReader
 from tests.conftest import TINY_BERT
-from tests.distillation.helpers import task
+from tests.support.tiny_models import task
 
 RTE_FEATURES = datasets.Features(
     {

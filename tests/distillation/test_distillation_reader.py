@@ -15,7 +15,7 @@ from mtdnn_allennlp.distillation.soft_targets import (
     write_records,
 )
 from mtdnn_allennlp.losses import MASKED_SCORE
-from tests.distillation.helpers import TINY_BERT, TRAIN, reader, task
+from tests.support.tiny_models import TINY_BERT, TRAIN, reader, task
 
 
 def _teacher_file(tmp_path: Path, names, drop=None, add=None, n_class=None, **kwargs) -> Path:

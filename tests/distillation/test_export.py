@@ -14,7 +14,7 @@ from mtdnn_allennlp.data.dataset_readers import MultiTaskReader
 from mtdnn_allennlp.distillation.export import export_model
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.models.heads.task_head import ClassificationHead
-from tests.distillation.helpers import ENCODERS, TINY_BERT, model, reader, task
+from tests.support.tiny_models import ENCODERS, TINY_BERT, model, reader, task
 
 # Absolute difference allowed between ONNX Runtime's and PyTorch's logits or scores (float32
 # kernels differ in summation order).

@@ -13,8 +13,8 @@ from allennlp.data import Batch
 from mtdnn_allennlp.data.dataset_readers import MultiTaskReader
 from mtdnn_allennlp.distillation.export import export_model
 from tests.conftest import cli_env, run_allennlp
-from tests.distillation.helpers import model, task
 from tests.distillation.test_export import _load_predictor
+from tests.support.tiny_models import model, task
 
 WORDS = [
     {"words": ["Maria", "Lopez", "visited", "Paris", "."]},

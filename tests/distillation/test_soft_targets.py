@@ -22,7 +22,7 @@ from mtdnn_allennlp.losses import (
     MeanSquaredErrorLoss,
     SpanKLDivergenceLoss,
 )
-from tests.distillation.helpers import ENCODERS, TRAIN, model, reader, task
+from tests.support.tiny_models import ENCODERS, TRAIN, model, reader, task
 
 
 def _softmax(values):

@@ -11,7 +11,7 @@ from mtdnn_allennlp.modules.student_encoders import (
     TransformerStudent,
     evenly_spaced_layers,
 )
-from tests.distillation.helpers import TINY_BERT
+from tests.support.tiny_models import TINY_BERT
 
 
 def test_evenly_spaced_layers():

@@ -10,7 +10,7 @@ from allennlp.models import Model
 from transformers import AutoModelForSequenceClassification
 
 from mtdnn_allennlp.hub.export import build_hf_model, export_task, probe_inputs
-from tests.distillation.helpers import ENCODERS, model, reader, task_spec
+from tests.support.tiny_models import ENCODERS, model, reader, task_spec
 
 
 def _model_with(encoder, name, **overrides):

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.conftest import run_allennlp
-from tests.reliability.helpers import cli_env
+from tests.support.reliability import cli_env
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 double Ctrl-C (the second while model.tar.gz is written) leaves no corrupt archive and says
 to use --recover; kill -9 part-way through an epoch, then --recover, gives the same weights
 and metrics as a run that was never interrupted. (The crash-callback --recover test is
-tests/test_cli.py::test_recover_resumes_without_losing_or_repeating_an_epoch.)"""
+tests/end_to_end/test_train_evaluate_predict.py::test_recover_resumes_without_losing_or_repeating_an_epoch.)
+"""
 
 import json
 import tarfile
@@ -10,13 +11,13 @@ import tarfile
 import pytest
 import torch
 
-from tests.reliability.helpers import cli_env, leftovers, run_allennlp
-from tests.reliability.signal_callback import SIGNAL_VARIABLE, WHILE_ARCHIVING_VARIABLE
+from tests.support.reliability import cli_env, leftovers, run_allennlp
+from tests.support.signal_callback import SIGNAL_VARIABLE, WHILE_ARCHIVING_VARIABLE
 
 pytestmark = pytest.mark.slow
 
 CONFIG = "fixtures/configs/reliability.jsonnet"
-CALLBACK = ["--include-package", "tests.reliability.signal_callback"]
+CALLBACK = ["--include-package", "tests.support.signal_callback"]
 
 
 def _train(run, check=True, recover=False, **env):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.reliability.helpers import assert_refused, leftovers, run_allennlp
+from tests.support.reliability import assert_refused, leftovers, run_allennlp
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@ soft-target, submission or export files, no temporary folders)."""
 
 import pytest
 
-from tests.reliability.helpers import (
+from tests.support.reliability import (
     assert_refused,
     cli_env,
     data_copy,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.helpers import (
+from tests.support.reliability import (
     ROOT,
     assert_refused,
     cli_env,

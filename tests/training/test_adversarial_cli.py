@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.conftest import cli_env, run_allennlp
-from tests.crash_callback import CRASH_VARIABLE
+from tests.support.crash_callback import CRASH_VARIABLE
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +52,7 @@ def test_a_bad_setting_fails_before_training(tmp_path):
 
 def test_recover_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     config = "fixtures/configs/adversarial_recover.jsonnet"
-    include = ["--include-package", "tests.crash_callback"]
+    include = ["--include-package", "tests.support.crash_callback"]
     plain, crashed = tmp_path / "plain", tmp_path / "crashed"
     run_allennlp(["train", config, "-s", str(plain), *include])
     result = run_allennlp(
@@ -132,7 +132,7 @@ def test_distributed_workers_that_skip_differently_do_not_hang(tmp_path):
         tmp_path,
         "fixtures/configs/adversarial_distributed_nan.jsonnet",
         "--include-package",
-        "tests.adversarial_nan_loss",
+        "tests.support.adversarial_nan_loss",
     )
     assert metrics["training_worker_1_memory_MB"] > 0  # both workers trained
     # The workers took different paths: only worker 1 skipped (each logs to its own file).

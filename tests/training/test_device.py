@@ -17,7 +17,7 @@ from mtdnn_allennlp.modules.student_encoders import BiLstmEncoder
 from mtdnn_allennlp.training.adversarial import adversarial_noise, amp_autocast
 from mtdnn_allennlp.training.device import DeviceLogCallback, choose_device, device_name
 from tests.conftest import ROOT, TINY_BERT
-from tests.distillation import helpers
+from tests.support import tiny_models as helpers
 from tests.training.test_adversarial import _batch, _callback, _fake_trainer, _model
 
 

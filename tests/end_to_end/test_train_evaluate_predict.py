@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import FIXTURES, ROOT, cli_env, run_allennlp
-from tests.crash_callback import CRASH_VARIABLE
+from tests.support.crash_callback import CRASH_VARIABLE
 
 pytestmark = pytest.mark.slow
 
@@ -121,11 +121,13 @@ def _final_weights(run: Path) -> dict:
 def test_recover_resumes_without_losing_or_repeating_an_epoch(tmp_path):
     config = "fixtures/configs/recover.jsonnet"
     plain, crashed = tmp_path / "plain", tmp_path / "crashed"
-    run_allennlp(["train", config, "-s", str(plain), "--include-package", "tests.crash_callback"])
+    run_allennlp(
+        ["train", config, "-s", str(plain), "--include-package", "tests.support.crash_callback"]
+    )
 
     env = cli_env(**{CRASH_VARIABLE: "2"})
     result = run_allennlp(
-        ["train", config, "-s", str(crashed), "--include-package", "tests.crash_callback"],
+        ["train", config, "-s", str(crashed), "--include-package", "tests.support.crash_callback"],
         env=env,
         check=False,
     )
@@ -140,7 +142,7 @@ def test_recover_resumes_without_losing_or_repeating_an_epoch(tmp_path):
             str(crashed),
             "--recover",
             "--include-package",
-            "tests.crash_callback",
+            "tests.support.crash_callback",
         ]
     )
     plain_metrics = json.loads((plain / "metrics.json").read_text())

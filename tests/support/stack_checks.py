@@ -1,6 +1,6 @@
 """The compatibility checks, run in a fresh interpreter; prints one JSON report on its last line.
 
-    python tests/compat/stack_checks.py [--without FIX,...] [--checks CHECK,...]...
+    python tests/support/stack_checks.py [--without FIX,...] [--checks CHECK,...]...
 
 How the fixes are armed is decided by the caller: with the ``.pth`` hook active (the normal case),
 or with ``MTDNN_ALLENNLP_NO_COMPAT=1``. In the latter case this script does not import

@@ -8,7 +8,7 @@ import datasets
 import pytest
 
 from tests.conftest import FIXTURES, ROOT, cli_env, run_allennlp
-from tests.test_tutorial import blocks
+from tests.end_to_end.test_tutorial import blocks
 
 CONFIG = ROOT / "training_config" / "tutorial" / "rte_hf_dataset.jsonnet"
 SAVED = FIXTURES / "data" / "hf" / "rte"
