@@ -117,14 +117,13 @@ def test_int8_export_holds_int8_weights_and_says_so(exports):
     meta = json.loads((int8_folder / "labels.json").read_text())
     assert meta["graph"] == {"optimize": True, "quantize": "int8"}
     assert "graph" not in json.loads((float_folder / "labels.json").read_text())
-    # The folder's own predictor runs it.
-    (prediction,) = _load_predictor(int8_folder).predict(
-        [{"task": "sst2", "premise": "A warm, funny and moving film."}]
-    )
-    assert (
-        prediction["label"] in ("0", "1")
-        and abs(sum(prediction["probabilities"].values()) - 1) < 1e-5
-    )
+    # The folder's own predictor runs it, and labels as the float folder's does.
+    examples = [{"task": "sst2", "premise": "A warm, funny and moving film."}]
+    (prediction,) = _load_predictor(int8_folder).predict(examples)
+    (reference,) = _load_predictor(float_folder).predict(examples)
+    assert prediction["label"] == reference["label"]
+    assert prediction["label"] in meta["tasks"]["sst2"]["labels"]
+    assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_a_failing_quantisation_leaves_nothing(tmp_path, monkeypatch):
