@@ -30,8 +30,8 @@ class ExportOnnx(Subcommand):
         subparser.add_argument(
             "--optimize",
             action="store_true",
-            help="save the graph after onnxruntime's extended optimisations (fused attention, "
-            "GELU, LayerNorm); before --quantize, so fused operators are quantised whole",
+            help="save the graph after onnxruntime's extended optimisations (operator fusions); "
+            "applied before --quantize",
         )
         subparser.set_defaults(func=_export)
         return subparser

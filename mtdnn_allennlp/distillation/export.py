@@ -114,16 +114,18 @@ def post_process(folder: Path, quantize: Optional[str] = None, optimize: bool = 
     """Rewrites `folder`/model.onnx in place: graph-optimised and/or int8-quantised, and records
     what was done in labels.json (`graph`). The float graph is the input of both steps.
 
-    - `optimize`: onnxruntime's extended graph optimisations (fused attention, GELU, LayerNorm
-      with its skip connection, embeddings with their LayerNorm), applied offline and saved, as
-      `SessionOptions.optimized_model_filepath` does. Extended, not "all": the layout
+    - `optimize`: onnxruntime's extended graph optimisations (operator fusions such as GELU with
+      its bias, LayerNorm with its skip connection, attention, where their patterns match the
+      exported graph), applied offline and saved, as `SessionOptions.optimized_model_filepath`
+      does. Extended, not "all": the layout
       transformations of "all" are specific to the machine that runs them. The saved graph
       uses onnxruntime's own (com.microsoft) fused operators, which need onnxruntime to run, as
       predict_onnx.py does anyway.
     - `quantize="int8"`: `onnxruntime.quantization.quantize_dynamic`, weights int8 (signed),
-      activations uint8 per batch; after `optimize`, so the fused attention is quantised as one
-      operator. Weights use 7 bits (`reduce_range`): without AVX-512 VNNI, onnxruntime's
-      uint8 x int8 kernels can saturate the 16-bit intermediate sums (its documented caveat).
+      activations uint8 per batch; after `optimize`, so a fused operator is quantised whole
+      where onnxruntime has an integer version of it. Weights use 7 bits (`reduce_range`):
+      without AVX-512 VNNI, onnxruntime's uint8 x int8 kernels can saturate the 16-bit
+      intermediate sums (its documented caveat).
     """
     if not quantize and not optimize:
         return
