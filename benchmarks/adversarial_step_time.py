@@ -1,4 +1,4 @@
-"""Training step time of SMART adversarial training over plain training, measured side by side.
+"""Training step time of SMART and R3F adversarial training over plain training, side by side.
 
 Real RTE training batches (MTDNN_DATA, default ../shared/data) and the MiniLM encoder. Each
 batch is timed under every mode in turn, in a rotating order, over several repeats, so that
@@ -9,6 +9,7 @@ the same weights).
 Modes:
 - plain: the model's loss, `loss.backward()`.
 - adversarial_k1 (add k with --ks 1 2): the `adversarial_training` callback as the trainer runs it.
+- r3f: the same callback with `method: "r3f"` (random noise, no ascent step; paper defaults).
 - naive_k1: SMART without reuse, for comparison: a noise pass whose backward also computes the
   parameter gradients (thrown away), and separate backward passes for clean and adversarial.
 
@@ -87,8 +88,8 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
         model(**batch)["loss"].backward()
         optimizer.step()
 
-    def adversarial(k):
-        callback = AdversarialTrainingCallback("unused", adv_k=k)
+    def adversarial(k, method="smart"):
+        callback = AdversarialTrainingCallback("unused", method=method, adv_k=k)
         callback.on_start(trainer)
 
         def step(batch):
@@ -132,6 +133,7 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
     modes = {"plain": plain}
     for k in ks:
         modes[f"adversarial_k{k}"] = adversarial(k)
+    modes["r3f"] = adversarial(1, method="r3f")
     modes["naive_k1"] = naive
     return modes
 
@@ -151,6 +153,7 @@ def main() -> None:
         args.batches, args.repeats = 6, 2
     torch.set_num_threads(args.threads)
     torch.manual_seed(2018)
+    load_at_start = os.getloadavg()[0]
 
     model, batches = build(args)
     batches = common.on_benchmark_device(model, batches)
@@ -195,6 +198,7 @@ def main() -> None:
         "repeats": args.repeats,
         "torch_threads": args.threads,
         "cpu_count": os.cpu_count(),
+        "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg()[0],
         "torch": torch.__version__,
         "rows": rows,

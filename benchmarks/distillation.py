@@ -1,5 +1,5 @@
-"""Teacher vs students, side by side in one run: parameters, CPU speed (PyTorch and ONNX Runtime,
-batch 1 and 32), and dev scores.
+"""Teacher vs students, side by side in one run: parameters, CPU speed (PyTorch, ONNX Runtime
+float and int8, batch 1 and 32), and dev scores.
 
     PYTHONPATH=. python benchmarks/distillation.py --quick
     PYTHONPATH=. python benchmarks/distillation.py \
@@ -26,11 +26,16 @@ the dev scores alone.
 Speed is measured interleaved: each repetition times every model and backend in turn, so load
 from other processes on the machine falls on all of them alike; medians are reported. Inputs
 are the first examples of a dev file (RTE by default, read with the model's own reader).
+Backends: `pytorch`, `onnxruntime` (the float export) and `onnxruntime_int8` (`export-onnx
+--optimize --quantize int8`: extended graph optimisation, dynamic int8 quantisation). Each
+model's `int8_speedup_vs_float_teacher` divides its int8 throughput by the float teacher's in
+ONNX Runtime, against the issue's target of 3x (`--speed-target`) at batch 1 and 32.
 """
 
 import argparse
 import json
 import logging
+import os
 import statistics
 import sys
 import tempfile
@@ -56,6 +61,11 @@ from mtdnn_allennlp.distillation.export import export_model  # noqa: E402
 
 logger = logging.getLogger("benchmark")
 GLUE4 = ["rte", "mrpc", "stsb", "sst2"]
+# The ONNX Runtime exports timed: what `export_model` is given for each.
+ONNX_BACKENDS = {
+    "onnxruntime": {},
+    "onnxruntime_int8": {"optimize": True, "quantize": "int8"},
+}
 # The main metric of each task, whose dev value the comparison averages.
 MAIN_METRIC = {"rte": "accuracy", "mrpc": "accuracy", "stsb": "pearson", "sst2": "accuracy"}
 
@@ -251,6 +261,12 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     )
     parser.add_argument("--reference", default="teacher", help="the model 'kept' divides by")
     parser.add_argument("--target", type=float, default=0.97, help="the kept fraction aimed at")
+    parser.add_argument(
+        "--speed-target",
+        type=float,
+        default=3.0,
+        help="int8 throughput over the float teacher's (ONNX Runtime) aimed at",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     extra_dev = {}
@@ -275,6 +291,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     torch.set_num_threads(args.threads)
     import onnxruntime
 
+    load_at_start = os.getloadavg()[0]
+
     encoder_name = setting("MTDNN_ENCODER")
     models: Dict[str, Tuple[Model, MultiTaskReader, Dict[str, float]]] = {}
     if args.teacher:
@@ -296,25 +314,28 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     counts = {1: 8 if args.quick else 32, 32: 2 if args.quick else 4}
     dev = str(Path(setting("MTDNN_DATA")) / _dev_relative(args.task))
     workdir = Path(tempfile.mkdtemp(prefix="kd_bench_"))
-    sessions, inputs = {}, {}
+    sessions: Dict[str, Dict[str, Any]] = {}
+    inputs = {}
     for name, (model, reader, _) in models.items():
         model.eval()
-        folder = export_model(model, reader, str(workdir / name))
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        options.inter_op_num_threads = 1
-        session = onnxruntime.InferenceSession(
-            str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        sessions[name] = session
-        input_names = [each.name for each in session.get_inputs()]
+        sessions[name] = {}
+        for backend, post_processing in ONNX_BACKENDS.items():
+            folder = export_model(model, reader, str(workdir / backend / name), **post_processing)
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = args.threads
+            options.inter_op_num_threads = 1
+            sessions[name][backend] = onnxruntime.InferenceSession(
+                str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+        input_names = [each.name for each in sessions[name]["onnxruntime"].get_inputs()]
         inputs[name] = {}
         for size, count in counts.items():
             tensors = batches(reader, args.task, dev, size, count)
             inputs[name][size] = (tensors, onnx_inputs(tensors, input_names))
         # Warm-up: first calls allocate and pick kernels.
         time_torch(model, inputs[name][1][0][:2])
-        time_onnx(session, args.task, inputs[name][1][1][:2])
+        for session in sessions[name].values():
+            time_onnx(session, args.task, inputs[name][1][1][:2])
 
     timings: Dict[Tuple[str, str, int], List[float]] = {}
     for _ in range(repetitions):
@@ -322,14 +343,22 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             for size in counts:
                 tensors, feeds = inputs[name][size]
                 timings.setdefault((name, "pytorch", size), []).extend(time_torch(model, tensors))
-                timings.setdefault((name, "onnxruntime", size), []).extend(
-                    time_onnx(sessions[name], args.task, feeds)
-                )
+                for backend, session in sessions[name].items():
+                    timings.setdefault((name, backend, size), []).extend(
+                        time_onnx(session, args.task, feeds)
+                    )
 
-    results = {"task_timed": args.task, "threads": args.threads, "models": {}}
+    results = {
+        "task_timed": args.task,
+        "threads": args.threads,
+        "load_average_at_start": load_at_start,
+        "load_average_at_end": os.getloadavg()[0],
+        "speed_target": args.speed_target,
+        "models": {},
+    }
     for name, (model, _, scores) in models.items():
         row: Dict[str, Any] = {"parameters": parameter_count(model), "speed": {}}
-        for backend in ("pytorch", "onnxruntime"):
+        for backend in ("pytorch", *ONNX_BACKENDS):
             for size in counts:
                 median = statistics.median(timings[(name, backend, size)])
                 row["speed"][f"{backend}_b{size}"] = {
@@ -344,6 +373,14 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
             key: row["speed"][key]["examples_per_s"] / teacher_row["speed"][key]["examples_per_s"]
             for key in row["speed"]
         }
+        row["int8_speedup_vs_float_teacher"] = {
+            f"b{size}": row["speed"][f"onnxruntime_int8_b{size}"]["examples_per_s"]
+            / teacher_row["speed"][f"onnxruntime_b{size}"]["examples_per_s"]
+            for size in counts
+        }
+        row["meets_speed_target"] = all(
+            value >= args.speed_target for value in row["int8_speedup_vs_float_teacher"].values()
+        )
         if "average" in row["dev"] and "average" in teacher_row["dev"]:
             row["dev_kept"] = row["dev"]["average"] / teacher_row["dev"]["average"]
     dev = {name: row["dev"] for name, row in results["models"].items() if row["dev"]}
@@ -364,16 +401,18 @@ def _dev_relative(task: str) -> str:
 
 
 def table(results: Dict[str, Any]) -> str:
-    keys = ["pytorch_b1", "onnxruntime_b1", "pytorch_b32", "onnxruntime_b32"]
+    keys = [f"{backend}_b{size}" for size in (1, 32) for backend in ("pytorch", *ONNX_BACKENDS)]
     head = ["model", "params (M)"]
     head += [f"{key} ms" for key in keys] + [f"{key} ex/s" for key in keys]
-    head += ["speedup b32 (ort)", "dev avg", "dev kept"]
+    head += ["speedup b32 (ort)", "int8 vs float teacher b1 / b32", "dev avg", "dev kept"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, row in results["models"].items():
         cells = [name, f"{row['parameters'] / 1e6:.1f}"]
         cells += [f"{row['speed'][key]['latency_ms']:.1f}" for key in keys]
         cells += [f"{row['speed'][key]['examples_per_s']:.3g}" for key in keys]
         cells.append(f"{row['speedup_vs_teacher']['onnxruntime_b32']:.2f}x")
+        int8 = row["int8_speedup_vs_float_teacher"]
+        cells.append(f"{int8['b1']:.2f}x / {int8['b32']:.2f}x")
         cells.append(f"{row['dev']['average']:.4f}" if "average" in row["dev"] else "-")
         cells.append(f"{row['dev_kept']:.1%}" if "dev_kept" in row else "-")
         lines.append("| " + " | ".join(cells) + " |")

@@ -310,6 +310,26 @@ GROUPS["smart_full"] = {
         Comparison("stsb", "stsb-smart", "stsb pearson"),
     ],
 }
+# R3F (random noise, no ascent step: ~2x a plain step) against plain and SMART on RTE, at the
+# same size, seeds and data; the plain and SMART runs are the groups' above.
+GROUPS["r3f"] = {
+    "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
+    "rows": [
+        Row("rte", "glue/rte.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3), runs_of="mtl_full"),
+        Row(
+            "rte-smart",
+            "adversarial/rte.jsonnet",
+            [("rte", "accuracy")],
+            seeds=(1, 2, 3),
+            runs_of="smart_full",
+        ),
+        Row("rte-r3f", "adversarial/rte_r3f.jsonnet", [("rte", "accuracy")], seeds=(1, 2, 3)),
+    ],
+    "comparisons": [
+        Comparison("rte", "rte-r3f", "rte accuracy"),
+        Comparison("rte-smart", "rte-r3f", "rte accuracy"),
+    ],
+}
 
 
 def data_root() -> str:

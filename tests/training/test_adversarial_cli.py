@@ -142,3 +142,30 @@ def test_distributed_workers_that_skip_differently_do_not_hang(tmp_path):
     # Written by worker 0, which never skipped: the count is worker 1's, summed in.
     assert metrics["training_adv_skipped_batches"] > 0
     assert metrics["training_adv_loss"] > 0  # worker 0's adversarial terms
+
+
+# --- R3F ---------------------------------------------------------------------------------------
+
+
+def test_r3f_config_trains_through_the_cli(trained_run):
+    """adversarial/rte_r3f.jsonnet with `allennlp train`: the callback runs in R3F mode, logs
+    its statistics, and the noise has R3F's scale (normal, sigma 1e-5: far below SMART's
+    ball)."""
+    output = trained_run("training_config/adversarial/rte_r3f.jsonnet", MTDNN_SMOKE="1")
+    config = json.loads((output / "config.json").read_text())
+    (callback,) = [c for c in config["trainer"]["callbacks"] if c.get("method")]
+    assert callback == {
+        "type": "mtdnn_adversarial_training",
+        "method": "r3f",
+        "adv_alpha": 1.0,
+        "r3f_noise_type": "normal",
+        "r3f_sigma": 1e-5,
+        "bregman_mu": 0.0,
+    }
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["training_adv_clean_loss"] == pytest.approx(metrics["training_loss"])
+    assert metrics["training_adv_loss"] >= 0 and metrics["training_adv_skipped_batches"] == 0
+    # The largest per-token inf norm of N(0, 1e-10) noise over a few hundred tokens x 32.
+    assert 0 < metrics["training_adv_noise_norm"] < 1e-3
+    assert "training_rte_accuracy" in metrics
+    assert (output / "model.tar.gz").exists()
