@@ -1,7 +1,6 @@
 """ONNX export round trip: the exported folder, run by its own predict_onnx.py (onnxruntime,
 tokenizers, numpy), gives the PyTorch model's outputs within TOLERANCE."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -14,7 +13,7 @@ from mtdnn_allennlp.data.dataset_readers import MultiTaskReader
 from mtdnn_allennlp.distillation.export import export_model
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.models.heads.task_head import ClassificationHead
-from tests.support.tiny_models import ENCODERS, TINY_BERT, model, reader, task
+from tests.support.tiny_models import ENCODERS, TINY_BERT, exported_predictor, model, reader, task
 
 # Absolute difference allowed between ONNX Runtime's and PyTorch's logits or scores (float32
 # kernels differ in summation order).
@@ -36,15 +35,6 @@ EXAMPLES = {
 }
 
 
-def _load_predictor(folder):
-    spec = importlib.util.spec_from_file_location(
-        "exported_predict_onnx", folder / "predict_onnx.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.OnnxPredictor(str(folder))
-
-
 @pytest.mark.parametrize("encoder", sorted(ENCODERS))
 def test_export_round_trip_matches_pytorch(encoder, tmp_path):
     torch.manual_seed(0)
@@ -55,7 +45,7 @@ def test_export_round_trip_matches_pytorch(encoder, tmp_path):
     assert (folder / "tokenizer" / "tokenizer.json").is_file()
     labels = json.loads((folder / "labels.json").read_text())
     assert labels["tasks"]["rte"]["labels"] == ["entailment", "not_entailment"]
-    predictor = _load_predictor(folder)
+    predictor = exported_predictor(folder)
     for name, examples in EXAMPLES.items():
         instances = [data.text_to_instance(task=name, **example) for example in examples]
         batch = Batch(instances)
@@ -113,7 +103,7 @@ def test_ranking_export_scores_every_candidate_like_pytorch(encoder, tmp_path):
     names = ["qnli_ranking", "rte"]
     mtdnn = model(names, ENCODERS[encoder]).eval()
     data = reader(names)
-    predictor = _load_predictor(export_model(mtdnn, data, str(tmp_path / "export")))
+    predictor = exported_predictor(export_model(mtdnn, data, str(tmp_path / "export")))
     instances = [data.text_to_instance(task="qnli_ranking", **each) for each in QUESTIONS]
     batch = Batch(instances)
     batch.index_instances(mtdnn.vocab)
@@ -162,7 +152,7 @@ def test_span_export_cuts_the_readers_windows_and_answers_like_pytorch(encoder, 
     data = MultiTaskReader(
         [task(name, reader=windows) for name in names], encoder=TINY_BERT, max_length=48
     )
-    predictor = _load_predictor(export_model(mtdnn, data, str(tmp_path / "export")))
+    predictor = exported_predictor(export_model(mtdnn, data, str(tmp_path / "export")))
     for name in names:
         instances = [
             window

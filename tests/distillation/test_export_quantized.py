@@ -15,8 +15,7 @@ from allennlp.models.archival import load_archive
 from mtdnn_allennlp.distillation import export as export_module
 from mtdnn_allennlp.distillation.export import export_archive, export_model
 from tests.conftest import ROOT, cli_env, run_allennlp
-from tests.distillation.helpers import ENCODERS, model, reader
-from tests.distillation.test_export import _load_predictor
+from tests.support.tiny_models import ENCODERS, exported_predictor, model, reader
 
 pytestmark = pytest.mark.slow
 
@@ -119,8 +118,8 @@ def test_int8_export_holds_int8_weights_and_says_so(exports):
     assert "graph" not in json.loads((float_folder / "labels.json").read_text())
     # The folder's own predictor runs it, and labels as the float folder's does.
     examples = [{"task": "sst2", "premise": "A warm, funny and moving film."}]
-    (prediction,) = _load_predictor(int8_folder).predict(examples)
-    (reference,) = _load_predictor(float_folder).predict(examples)
+    (prediction,) = exported_predictor(int8_folder).predict(examples)
+    (reference,) = exported_predictor(float_folder).predict(examples)
     assert prediction["label"] == reference["label"]
     assert prediction["label"] in meta["tasks"]["sst2"]["labels"]
     assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)

@@ -13,8 +13,7 @@ from allennlp.data import Batch
 from mtdnn_allennlp.data.dataset_readers import MultiTaskReader
 from mtdnn_allennlp.distillation.export import export_model
 from tests.conftest import cli_env, run_allennlp
-from tests.distillation.test_export import _load_predictor
-from tests.support.tiny_models import model, task
+from tests.support.tiny_models import exported_predictor, model, task
 
 WORDS = [
     {"words": ["Maria", "Lopez", "visited", "Paris", "."]},
@@ -57,7 +56,7 @@ def _piece_ids(instance):
 def test_words_are_tokenised_with_the_readers_prefix_space(exported):
     mtdnn, data, folder = exported
     assert (folder / "tokenizer" / "word_tokenizer.json").is_file()
-    predictor = _load_predictor(folder)
+    predictor = exported_predictor(folder)
     instances = [data.text_to_instance(task="conll2003", **each) for each in WORDS]
     _, encodings = predictor.raw_outputs("conll2003", WORDS)
     for instance, encoding in zip(instances, encodings, strict=True):
@@ -81,7 +80,7 @@ def test_each_task_is_cut_at_its_own_max_length(exported):
     labels = json.loads((folder / "labels.json").read_text())
     assert labels["tasks"]["rte"]["max_length"] == SHORT_MAX_LENGTH
     assert labels["tasks"]["conll2003"]["max_length"] == 64
-    predictor = _load_predictor(folder)
+    predictor = exported_predictor(folder)
     instance = data.text_to_instance(task="rte", **LONG_PAIR)
     assert instance["metadata"].metadata["truncated"]
     _, (encoding,) = predictor.raw_outputs("rte", [LONG_PAIR])

@@ -1,5 +1,6 @@
 """Task definitions and tiny models for the distillation tests, from the task library."""
 
+import importlib.util
 import json
 from copy import deepcopy
 from functools import cache
@@ -63,3 +64,14 @@ ENCODERS = {
     "transformer_student": {"type": "transformer_student", "model_name": TINY_BERT, "layers": [1]},
     "bilstm": {"type": "bilstm", "vocab_from": TINY_BERT, "lstm_size": 8},
 }
+
+
+def exported_predictor(folder: Path) -> Any:
+    """The OnnxPredictor of an export folder, loaded from the folder's own predict_onnx.py (the
+    script a user gets), not from the package."""
+    spec = importlib.util.spec_from_file_location(
+        "exported_predict_onnx", folder / "predict_onnx.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.OnnxPredictor(str(folder))
