@@ -338,12 +338,25 @@ def _decode_tags(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dic
     return {"words": example["words"], "tags": tags}
 
 
+def _decode_multi_label(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dict:
+    probabilities = 1.0 / (1.0 + np.exp(-output.astype(np.float64)))
+    return {
+        "labels": [
+            name
+            for name, p in zip(spec["labels"], probabilities, strict=True)
+            if p >= spec["threshold"]
+        ],
+        "probabilities": dict(zip(spec["labels"], probabilities.tolist(), strict=True)),
+    }
+
+
 # One example's output (a row of the graph's) to its prediction, by task_type (labels.json).
 DECODERS: Dict[str, Callable[[Dict, Dict, np.ndarray, Any], Dict]] = {
     "classification": _decode_classification,
     "regression": _decode_regression,
     "ranking": _decode_ranking,
     "sequence_labeling": _decode_tags,
+    "multi_label_classification": _decode_multi_label,
 }
 # Task types whose graph rows are not one per example: the method that makes their rows.
 OUTPUTS = {"ranking": "_ranking_outputs", "span_extraction": "_span_outputs"}

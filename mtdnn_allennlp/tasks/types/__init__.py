@@ -4,6 +4,7 @@ formats and soft-target forms). See `base.py` for what a type owns."""
 from mtdnn_allennlp.tasks.types import (  # noqa: F401  (registers the types)
     classification,
     masked_lm,
+    multi_label,
     ranking,
     regression,
     sequence_labeling,
