@@ -157,8 +157,10 @@ def test_the_model_trains_on_a_batch_and_predicts_labels_with_probabilities():
     assert output["loss"].item() > 0
     output["loss"].backward()
     model.eval()
-    readable = model.make_output_human_readable(model(**batch.as_tensor_dict()))
-    probabilities = torch.sigmoid(output["logits"].detach())
+    with torch.no_grad():
+        evaluated = model(**batch.as_tensor_dict())
+    probabilities = torch.sigmoid(evaluated["logits"])  # without dropout, as predicted
+    readable = model.make_output_human_readable(evaluated)
     for row, (labels, scores) in enumerate(
         zip(readable["labels"], readable["probabilities"], strict=True)
     ):
