@@ -109,3 +109,11 @@ def test_the_trec_section_shows_the_library_declaration():
     sample = blocks("text")[0].strip().splitlines()
     trec = (ROOT / "fixtures" / "data" / "trec" / "train_5500.label").read_text("latin-1")
     assert sample == trec.splitlines()[: len(sample)]
+
+
+def test_the_multi_label_section_shows_the_real_config_and_data():
+    config = (ROOT / "training_config" / "tutorial" / "topics_multi_label.jsonnet").read_text()
+    assert blocks("jsonnet")[-1].strip() in config
+    train = (ROOT / "fixtures" / "tutorial" / "topics" / "train.jsonl").read_text().splitlines()
+    shown = blocks("")[-1].strip().splitlines()
+    assert shown and all(line in train for line in shown)
