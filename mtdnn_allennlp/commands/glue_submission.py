@@ -168,7 +168,6 @@ def _write_task(
     # A test set is predicted whole, whatever cap the training run's reader had.
     task_reader.max_instances = None
     to_file_value = {name: value for value, name in task_reader.label_map.items()}
-    task_type = model.tasks[task].task_type  # type: ignore[attr-defined]
     for name, _ in GLUE_FILES[task]:
         path = test_files[name]
         instances = list(task_reader.read(str(path)))
@@ -178,7 +177,7 @@ def _write_task(
         )
         for start in batches:
             for prediction in model.forward_on_instances(instances[start : start + batch_size]):
-                if task_type == "regression":
+                if "score" in prediction:  # a regression task's output (STS-B)
                     low, high = STSB_RANGE
                     value = f"{min(max(float(prediction['score']), low), high):.3f}"
                 else:

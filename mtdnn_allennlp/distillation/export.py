@@ -6,33 +6,18 @@ import os
 import shutil
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.tqdm import Tqdm
 
 from mtdnn_allennlp.common.atomic import atomic_folder
-from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS
-from mtdnn_allennlp.models.heads.span_extraction import SpanExtractionHead
-from mtdnn_allennlp.models.heads.task_head import (
-    ClassificationHead,
-    RankingHead,
-    RegressionHead,
-    SequenceLabelingHead,
-)
+from mtdnn_allennlp.tasks.types import TaskType
+from mtdnn_allennlp.tasks.types import data_format as format_of
 
 logger = logging.getLogger(__name__)
 
-# Heads whose forward is plain tensor algebra the ONNX exporter traces exactly. A new head type
-# is added here once an export round trip test covers it.
-SUPPORTED_HEADS = (
-    ClassificationHead,
-    RegressionHead,
-    SequenceLabelingHead,
-    RankingHead,
-    SpanExtractionHead,
-)
 INPUT_NAMES = ["input_ids", "attention_mask", "token_type_ids"]
 OPSET = 17
 # What `--quantize` accepts: onnxruntime's dynamic quantisation (weights int8 ahead of time,
@@ -48,30 +33,34 @@ class AllHeads(torch.nn.Module):
         self.encoder = model.encoder
         self.names: List[str] = list(model.heads.keys())
         self.heads = torch.nn.ModuleList([model.heads[name] for name in self.names])
+        # Each task's type says what its graph output is (ranking: one score per pair).
+        self.kinds = [model.tasks[name].kind for name in self.names]
 
     def forward(self, input_ids, attention_mask, token_type_ids) -> Tuple[torch.Tensor, ...]:
         encoded = self.encoder(input_ids, attention_mask, token_type_ids)
-        return tuple(self._output(head, encoded, attention_mask) for head in self.heads)
-
-    @staticmethod
-    def _output(head: torch.nn.Module, encoded: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # A ranking task's rows are (premise, candidate) pairs: the graph gives each its score,
-        # and predict_onnx.py groups an example's candidates and takes the softmax across them.
-        if isinstance(head, RankingHead):
-            return head.pair_scores(encoded)
-        return head(encoded, mask)
+        return tuple(
+            kind.onnx_output(head, encoded, attention_mask)
+            for kind, head in zip(self.kinds, self.heads, strict=True)
+        )
 
 
 def check_exportable(model) -> None:
     for name, head in model.heads.items():
-        if type(head) not in SUPPORTED_HEADS:
+        kind = model.tasks[name].kind
+        # Heads whose forward is plain tensor algebra the ONNX exporter traces exactly; a type
+        # lists a head once an export round-trip test covers it.
+        if type(head) not in kind.onnx_heads():
             head_type = model.tasks[name].head.get("type")
+            supported = sorted(
+                f"{type_name} ({', '.join(cls.__name__ for cls in heads)})"
+                for type_name in TaskType.list_available()
+                if (heads := TaskType.by_name(type_name)().onnx_heads())
+            )
             raise ConfigurationError(
                 f"Task '{name}': its head '{head_type}' ({type(head).__name__}) cannot be "
-                f"exported to ONNX; supported heads: classification, regression, "
-                "sequence_labeling, ranking, span_extraction. Export a model without this task, "
-                "or add the head to mtdnn_allennlp.distillation.export.SUPPORTED_HEADS with a "
-                "round-trip test."
+                f"exported to ONNX; supported heads by task type: {'; '.join(supported)}. "
+                "Export a model without this task, or add the head to its task type's "
+                "onnx_heads (mtdnn_allennlp/tasks/types/) with a round-trip test."
             )
         if model.tasks[name].data_format == "multiple_choice":
             raise ConfigurationError(
@@ -199,12 +188,11 @@ def _export_into(model, reader, out: Path) -> None:
             name: {
                 "task_type": task.task_type,
                 "data_format": task.data_format,
-                "inputs": list(INPUT_FIELDS[task.data_format]),
+                "inputs": list(format_of(task.data_format).input_fields),
                 "labels": task.labels,
                 "output": name,
                 "max_length": reader.readers[name].max_length,
-                **_span_settings(model, reader, name),
-                **_tag_settings(model, name),
+                **task.kind.onnx_settings(task, model.heads[name], reader.readers[name]),
             }
             for name, task in model.tasks.items()
         },
@@ -216,30 +204,7 @@ def _export_into(model, reader, out: Path) -> None:
 
 
 def _per_piece(model, task: str) -> bool:
-    return model.tasks[task].task_type in ("sequence_labeling", "span_extraction")
-
-
-def _tag_settings(model, task: str) -> Dict[str, Any]:
-    """The tag transitions the head's constrained decoding allows, for predict_onnx.py to decode
-    the same valid tag sequences."""
-    transitions = getattr(model.heads[task], "transitions", None)
-    return {} if transitions is None else {"transitions": transitions.as_lists()}
-
-
-def _span_settings(model, reader, task: str) -> Dict[str, Any]:
-    """What predict_onnx.py needs to cut a context into the reader's windows and decode the
-    head's answer as the model does."""
-    head = model.heads[task]
-    if not isinstance(head, SpanExtractionHead):
-        return {}
-    task_reader = reader.readers[task]
-    return {
-        "doc_stride": task_reader.doc_stride,
-        "max_query_length": task_reader.max_query_length,
-        "max_answer_length": head.max_answer_length,
-        "no_answer": head.no_answer,
-        "null_score_threshold": head.null_score_threshold,
-    }
+    return model.tasks[task].kind.onnx_per_piece
 
 
 def export_archive(

@@ -30,7 +30,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -174,10 +174,9 @@ class OnnxPredictor:
     def raw_outputs(self, task: str, examples: Sequence[Dict[str, Any]]):
         """The graph's output for one task's examples: logits, scores or per-piece logits; for
         ranking, `(examples, candidates)` scores, padded with MASKED_SCORE like the model's."""
-        if self.tasks[task]["task_type"] == "ranking":
-            return self._ranking_outputs(task, examples)
-        if self.tasks[task]["task_type"] == "span_extraction":
-            return self._span_outputs(task, examples)
+        special = OUTPUTS.get(self.tasks[task]["task_type"])
+        if special is not None:
+            return getattr(self, special)(task, examples)
         encodings = [self.encode(task, each) for each in examples]
         (output,) = self.session.run([task], self.batch_inputs(encodings))
         return output, encodings
@@ -272,48 +271,97 @@ class OnnxPredictor:
             desc = f"{task}: {len(positions)} examples"
             for start in progress_bar(starts, desc=desc, unit=" batches", file=sys.stderr):
                 chunk = positions[start : start + batch_size]
-                if self.tasks[task]["task_type"] == "span_extraction":
-                    answers = self._span_answers(task, [examples[i] for i in chunk])
-                    for position, answer in zip(chunk, answers, strict=True):
-                        results[position] = answer
-                    continue
-                output, encodings = self.raw_outputs(task, [examples[i] for i in chunk])
-                for row, position in enumerate(chunk):
-                    results[position] = self._decode(
-                        task, examples[position], output[row], encodings[row]
-                    )
+                predicted = self.predict_task(task, [examples[i] for i in chunk])
+                for position, result in zip(chunk, predicted, strict=True):
+                    results[position] = result
         return results
 
-    def _decode(self, task: str, example: Dict[str, Any], output: np.ndarray, encoding) -> Dict:
-        spec = self.tasks[task]
-        result: Dict[str, Any] = {"task": task}
-        if "id" in example:
-            result["id"] = example["id"]
-        if spec["task_type"] == "regression":
-            result["score"] = float(output)
-        elif spec["task_type"] == "ranking":
-            hypotheses = example["hypotheses"]
-            probabilities = _softmax(output[: len(hypotheses)].astype(np.float64))
-            best = int(probabilities.argmax())
-            result["label"] = best
-            result["hypothesis"] = hypotheses[best]
-            result["scores"] = [round(float(p), 6) for p in probabilities]
-        elif spec["task_type"] == "classification":
-            probabilities = _softmax(output.astype(np.float64))
-            result["label"] = spec["labels"][int(probabilities.argmax())]
-            result["probabilities"] = dict(zip(spec["labels"], probabilities.tolist(), strict=True))
-        else:
-            starts: Dict[int, int] = {}
-            for position, word in enumerate(encoding.word_ids):
-                if word is not None and word not in starts:
-                    starts[word] = position
-            kept = [starts[i] for i in range(len(example["words"])) if i in starts]
-            best = _word_tags(output[kept].astype(np.float64), spec.get("transitions"))
-            result["words"] = example["words"]
-            # Words cut off by truncation (at the end) are tagged O, as the model does.
-            result["tags"] = [spec["labels"][i] for i in best]
-            result["tags"] += ["O"] * (len(example["words"]) - len(kept))
-        return result
+    def predict_task(self, task: str, examples: Sequence[Dict[str, Any]]) -> List[Dict]:
+        """One task's examples, decoded by the task type (`DECODERS`, or a whole-batch
+        decoding in `BATCH_DECODERS` for a type whose examples span several graph rows)."""
+        kind = self.tasks[task]["task_type"]
+        if kind in BATCH_DECODERS:
+            return getattr(self, BATCH_DECODERS[kind])(task, examples)
+        if kind not in DECODERS:
+            raise ValueError(
+                f"task {task!r} is of type {kind!r}, which this predict_onnx.py cannot "
+                f"decode (it decodes {sorted({*DECODERS, *BATCH_DECODERS})}); use the "
+                "predict_onnx.py of the export folder"
+            )
+        output, encodings = self.raw_outputs(task, examples)
+        results = []
+        for row, example in enumerate(examples):
+            result: Dict[str, Any] = {"task": task}
+            if "id" in example:
+                result["id"] = example["id"]
+            decoded = DECODERS[kind](self.tasks[task], example, output[row], encodings[row])
+            result.update(decoded)
+            results.append(result)
+        return results
+
+
+# --- decoding, by task type (the model's `TaskType.readable`, in numpy) -------------------------
+
+
+def _decode_classification(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dict:
+    probabilities = _softmax(output.astype(np.float64))
+    return {
+        "label": spec["labels"][int(probabilities.argmax())],
+        "probabilities": dict(zip(spec["labels"], probabilities.tolist(), strict=True)),
+    }
+
+
+def _decode_regression(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dict:
+    return {"score": float(output)}
+
+
+def _decode_ranking(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dict:
+    hypotheses = example["hypotheses"]
+    probabilities = _softmax(output[: len(hypotheses)].astype(np.float64))
+    best = int(probabilities.argmax())
+    return {
+        "label": best,
+        "hypothesis": hypotheses[best],
+        "scores": [round(float(p), 6) for p in probabilities],
+    }
+
+
+def _decode_tags(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dict:
+    starts: Dict[int, int] = {}
+    for position, word in enumerate(encoding.word_ids):
+        if word is not None and word not in starts:
+            starts[word] = position
+    kept = [starts[i] for i in range(len(example["words"])) if i in starts]
+    best = _word_tags(output[kept].astype(np.float64), spec.get("transitions"))
+    # Words cut off by truncation (at the end) are tagged O, as the model does.
+    tags = [spec["labels"][i] for i in best] + ["O"] * (len(example["words"]) - len(kept))
+    return {"words": example["words"], "tags": tags}
+
+
+def _decode_multi_label(spec: Dict, example: Dict, output: np.ndarray, encoding) -> Dict:
+    probabilities = 1.0 / (1.0 + np.exp(-output.astype(np.float64)))
+    return {
+        "labels": [
+            name
+            for name, p in zip(spec["labels"], probabilities, strict=True)
+            if p >= spec["threshold"]
+        ],
+        "probabilities": dict(zip(spec["labels"], probabilities.tolist(), strict=True)),
+    }
+
+
+# One example's output (a row of the graph's) to its prediction, by task_type (labels.json).
+DECODERS: Dict[str, Callable[[Dict, Dict, np.ndarray, Any], Dict]] = {
+    "classification": _decode_classification,
+    "regression": _decode_regression,
+    "ranking": _decode_ranking,
+    "sequence_labeling": _decode_tags,
+    "multi_label_classification": _decode_multi_label,
+}
+# Task types whose graph rows are not one per example: the method that makes their rows.
+OUTPUTS = {"ranking": "_ranking_outputs", "span_extraction": "_span_outputs"}
+# Task types decoded a batch at a time (a question's windows are joined): the method.
+BATCH_DECODERS = {"span_extraction": "_span_answers"}
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -27,12 +27,9 @@ tagging) or the scores. The student reads ``log(probabilities)`` as its target l
 ``softmax(log(p) / T)``, which for one teacher is exactly ``softmax(teacher_logits / T)``.
 """
 
-import bisect
 import json
-import math
-import re
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -40,42 +37,37 @@ from allennlp.common.tqdm import Tqdm
 
 from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.errors import DataError
-from mtdnn_allennlp.losses import MASKED_SCORE
-from mtdnn_allennlp.tasks import TaskDefinition
-
-# Probabilities are clamped to this before the log, so that a class a teacher rules out entirely
-# (a probability that underflowed to 0) gives a finite target logit.
-MIN_PROBABILITY = 1e-12
+from mtdnn_allennlp.tasks import TaskDefinition, TaskType
+from mtdnn_allennlp.tasks.types import soft_target_form_of
+from mtdnn_allennlp.tasks.types.base import MIN_PROBABILITY  # noqa: F401  (the files' floor)
+from mtdnn_allennlp.tasks.types.span_extraction import (  # noqa: F401  (kept importable here)
+    average_span_records,
+    context_words,
+    piece_words,
+)
 
 Key = Tuple[str, str]  # (task, example id)
 Record = Dict[str, Any]
 
-# The task types whose teachers' outputs can be kept per example.
-SOFT_TARGET_TYPES = (
-    "classification",
-    "regression",
-    "sequence_labeling",
-    "ranking",
-    "span_extraction",
-)
-# Task types whose targets are distributions over a variable number of positions (candidates,
-# word pieces): padding must get no probability, so it is padded with a masked score, not 0.
-_PADDED_WITH_MASKED_SCORE = ("ranking", "span_extraction")
-
 
 def check_distillable(task: TaskDefinition) -> None:
     """Refuses, at config time, a task whose type has no soft-target form."""
-    if task.task_type not in SOFT_TARGET_TYPES:
+    if task.kind.soft_target_form is None:
+        distillable = [
+            name
+            for name in sorted(TaskType.list_available())
+            if TaskType.by_name(name).soft_target_form is not None
+        ]
         raise ConfigurationError(
             f"task '{task.name}' is of type '{task.task_type}', which has no soft targets "
-            f"(types that have: {', '.join(SOFT_TARGET_TYPES)}). Masked LM draws its inputs and "
+            f"(types that have: {', '.join(distillable)}). Masked LM draws its inputs and "
             "targets anew for every batch; train it without soft targets, in another stage."
         )
 
 
 def target_padding(task: TaskDefinition) -> float:
     """The value a batch pads a task's soft targets with."""
-    return MASKED_SCORE if task.task_type in _PADDED_WITH_MASKED_SCORE else 0.0
+    return task.kind.soft_target_padding
 
 
 def example_key(task: str, example_id: Any) -> Key:
@@ -84,43 +76,6 @@ def example_key(task: str, example_id: Any) -> Key:
 
 
 # --- teacher outputs -----------------------------------------------------------------------
-
-
-def context_words(context: str) -> List[Tuple[int, int]]:
-    """The (start, end) characters of the context's whitespace-separated words, SQuAD's own
-    word split: the unit extractive-QA soft targets are kept in."""
-    return [match.span() for match in re.finditer(r"\S+", context)]
-
-
-def piece_words(
-    offsets: List[Optional[Tuple[int, int]]], words: List[Tuple[int, int]]
-) -> List[Optional[int]]:
-    """For each word piece of a window, the index of the context word (`context_words`) it lies
-    in (None for the question, special pieces and padding)."""
-    starts = [start for start, _ in words]
-    result: List[Optional[int]] = []
-    for span in offsets:
-        index = None
-        if span is not None and span[1] > span[0]:
-            candidate = bisect.bisect_right(starts, span[0]) - 1
-            if candidate >= 0 and span[0] < words[candidate][1]:
-                index = candidate
-        result.append(index)
-    return result
-
-
-def _window_record(logits: torch.Tensor, meta: Dict[str, Any]) -> Record:
-    """One window's start and end probabilities per context word (summed over the word's
-    pieces; null for words outside the window) and at the no-answer position."""
-    probabilities = logits.softmax(0)  # (pieces, 2): over the positions, start and end apart
-    words = context_words(meta["context"])
-    start: List[Optional[float]] = [None] * len(words)
-    end: List[Optional[float]] = [None] * len(words)
-    for position, word in enumerate(piece_words(meta["offsets"], words)):
-        if word is not None:
-            start[word] = (start[word] or 0.0) + float(probabilities[position, 0])
-            end[word] = (end[word] or 0.0) + float(probabilities[position, 1])
-    return {"start": start, "end": end, "no_answer": probabilities[0].tolist()}
 
 
 def records_from_logits(
@@ -139,25 +94,8 @@ def records_from_logits(
     records: List[Record] = []
     for row, meta in enumerate(metadata):
         record: Record = {"task": task.name, "id": str(meta["id"])}
-        if task.task_type == "regression":
-            record["score"] = float(logits[row])
-        elif task.task_type == "classification":
-            record["probabilities"] = logits[row].softmax(-1).tolist()
-        elif task.task_type == "sequence_labeling":
-            probabilities = logits[row].softmax(-1)
-            record["probabilities"] = [
-                probabilities[start].tolist() if start >= 0 else None
-                for start in meta["word_starts"]
-            ]
-        elif task.task_type == "ranking":
-            present = logits[row] if candidates is None else logits[row][candidates[row].bool()]
-            record["probabilities"] = present.softmax(-1).tolist()
-        elif task.task_type == "span_extraction":
-            record.update(_window_record(logits[row], meta))
-        else:  # a task type added to TASK_TYPES without a soft-target form
-            raise DataError(
-                f"no soft-target form for task type '{task.task_type}'.", task=task.name
-            )
+        present = None if candidates is None else candidates[row]
+        record.update(task.kind.soft_record(task, logits[row], meta, present))
         records.append(record)
     return records
 
@@ -196,7 +134,8 @@ def teacher_records(
         task = model.tasks[task_name]
         check_distillable(task)
         instances = list(reader.read_task(task_name, path))
-        windows: Dict[Key, List[Record]] = {}  # extractive QA: the windows of each question
+        # An example read as several instances (extractive QA: a question's windows).
+        windows: Dict[Key, List[Record]] = {}
         progress = Tqdm.tqdm(
             range(0, len(instances), batch_size),
             desc=f"soft targets {task_name}: {len(instances)} instances",
@@ -211,14 +150,12 @@ def teacher_records(
             tensors.pop("label", None)
             with torch.no_grad():
                 output = model(**tensors)
-            candidates = None
-            if task.task_type == "ranking":
-                candidates = tensors["tokens"]["tokens"]["mask"].bool().any(-1).cpu()
+            candidates = task.kind.batch_candidates(tensors)
             for record in records_from_logits(
                 task, output["logits"], tensors["metadata"], candidates
             ):
                 key = example_key(task_name, record["id"])
-                if task.task_type == "span_extraction":
+                if task.kind.splits_examples:
                     windows.setdefault(key, []).append(record)
                     continue
                 if key in records:
@@ -232,7 +169,7 @@ def teacher_records(
                     )
                 records[key] = record
         for key, parts in windows.items():
-            records[key] = average_span_records(parts)
+            records[key] = task.kind.soft_target_form.average(parts)
     return records
 
 
@@ -261,16 +198,8 @@ def average_records(teachers: List[Dict[Key, Record]], names: List[str]) -> Dict
     averaged: Dict[Key, Record] = {}
     for key, record in Tqdm.tqdm(first.items(), desc="averaging teachers", unit=" examples"):
         rows = [records[key] for records in teachers]
-        merged: Record = {"task": record["task"], "id": record["id"]}
-        if "score" in record:
-            merged["score"] = sum(row["score"] for row in rows) / len(rows)
-        elif "start" in record:
-            merged = average_span_records(rows)
-        elif record["probabilities"] and isinstance(record["probabilities"][0], (list, type(None))):
-            merged["probabilities"] = _average_per_word([row["probabilities"] for row in rows])
-        else:
-            merged["probabilities"] = _mean_vectors([row["probabilities"] for row in rows])
-        averaged[key] = merged
+        # Soft-target files carry no task types: the record's own form says how to average.
+        averaged[key] = soft_target_form_of(record).average(rows)
     return averaged
 
 
@@ -301,44 +230,6 @@ def merge_records(parts: List[Dict[Key, Record]], names: List[str]) -> Dict[Key,
             merged[key] = record
             owner[key] = name
     return merged
-
-
-def _mean_vectors(vectors: List[List[float]]) -> List[float]:
-    widths = {len(vector) for vector in vectors}
-    if len(widths) != 1:
-        raise DataError(f"teachers disagree on the number of classes: {sorted(widths)}.")
-    return [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
-
-
-def _average_per_word(sequences: List[List[Any]]) -> List[Any]:
-    """Per word, the mean of the values (distributions, or numbers) that are not null."""
-    lengths = {len(sequence) for sequence in sequences}
-    if len(lengths) != 1:
-        raise DataError(f"teachers disagree on the number of words: {sorted(lengths)}.")
-    averaged: List[Any] = []
-    for per_teacher in zip(*sequences, strict=True):
-        # A teacher whose tokenizer truncated a word (a window that does not hold it) has no
-        # value for it; the others' are averaged. A word none reached stays null.
-        present = [each for each in per_teacher if each is not None]
-        if not present:
-            averaged.append(None)
-        elif isinstance(present[0], list):
-            averaged.append(_mean_vectors(present))
-        else:
-            averaged.append(sum(present) / len(present))
-    return averaged
-
-
-def average_span_records(parts: List[Record]) -> Record:
-    """Extractive QA: the per-word mean of several windows' (or teachers') start and end
-    probabilities, and the mean no-answer probabilities."""
-    return {
-        "task": parts[0]["task"],
-        "id": parts[0]["id"],
-        "start": _average_per_word([part["start"] for part in parts]),
-        "end": _average_per_word([part["end"] for part in parts]),
-        "no_answer": _mean_vectors([part["no_answer"] for part in parts]),
-    }
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -419,74 +310,7 @@ def check_record(task: TaskDefinition, record: Record, file: str) -> None:
             fix=fix,
         )
 
-    def check_probabilities(values: Iterable[Any], field: str) -> None:
-        for value in values:
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                fail(
-                    f"probability {value!r} is not a finite non-negative number.",
-                    field,
-                    "remake the soft targets; a teacher produced NaN or infinite outputs",
-                )
-
-    if task.task_type == "regression":
-        score = record.get("score")
-        if not isinstance(score, (int, float)) or isinstance(score, bool):
-            fail(f"score is {score!r}, not a number.", "score", "give the teacher's score")
-        if not math.isfinite(score):
-            fail(f"score is {score}.", "score", "remake the soft targets; a teacher diverged")
-        return
-    if task.task_type == "span_extraction":
-        for field in ("start", "end"):
-            if not isinstance(record.get(field), list):
-                fail(
-                    f"no {field} list (got {record.get(field)!r}).",
-                    field,
-                    "an extractive-QA soft target holds start and end probabilities per word "
-                    "of the context",
-                )
-            check_probabilities([value for value in record[field] if value is not None], field)
-        if len(record["start"]) != len(record["end"]):
-            fail(
-                f"{len(record['start'])} start but {len(record['end'])} end probabilities.",
-                "end",
-                "remake the soft targets: start and end have one value per context word",
-            )
-        no_answer = record.get("no_answer")
-        if not isinstance(no_answer, list) or len(no_answer) != 2:
-            fail(
-                f"no_answer is {no_answer!r}, not [start, end] probabilities.",
-                "no_answer",
-                "give the no-answer position's start and end probabilities",
-            )
-        check_probabilities(no_answer, "no_answer")
-        return
-    probabilities = record.get("probabilities")
-    if not isinstance(probabilities, list):
-        fail(
-            f"no probabilities list (got {probabilities!r}).",
-            "probabilities",
-            f"a {task.task_type} task needs one probability per class",
-        )
-    if task.task_type == "ranking":  # as many as the example has candidates: see target_tensor
-        check_probabilities(probabilities, "probabilities")
-        return
-    rows: Iterable[Any] = [probabilities]
-    if task.task_type == "sequence_labeling":
-        rows = [row for row in probabilities if row is not None]
-    for row in rows:
-        if not isinstance(row, list) or len(row) != task.n_class:
-            width = len(row) if isinstance(row, list) else row
-            fail(
-                f"{width} probabilities where task '{task.name}' has {task.n_class} classes "
-                f"{task.labels}.",
-                "probabilities",
-                "make the soft targets with a teacher trained on this task's label set",
-            )
-        check_probabilities(row, "probabilities")
-
-
-def _log(probabilities: Any) -> torch.Tensor:
-    return torch.tensor(probabilities, dtype=torch.float32).clamp(min=MIN_PROBABILITY).log()
+    task.kind.check_soft_record(task, record, fail)
 
 
 def target_tensor(
@@ -507,54 +331,4 @@ def target_tensor(
             fix="make the soft targets from the same data file the student reads",
         )
 
-    if task.task_type == "regression":
-        return torch.tensor(float(record["score"]), dtype=torch.float32), None
-    if task.task_type == "classification":
-        return _log(record["probabilities"]), None
-    if task.task_type == "ranking":
-        if len(record["probabilities"]) != length:
-            raise mismatch(len(record["probabilities"]), length, "candidates", "probabilities")
-        return _log(record["probabilities"]), None
-    if task.task_type == "span_extraction":
-        return _span_target(record, metadata, length, mismatch), None
-    per_word = record["probabilities"]
-    starts = metadata.get("word_starts") or []
-    if len(per_word) != len(starts):
-        raise mismatch(len(per_word), len(starts), "words", "probabilities")
-    target = torch.zeros(length, task.n_class)
-    mask = torch.zeros(length, dtype=torch.bool)
-    for start, row in zip(starts, per_word, strict=True):
-        if start >= 0 and row is not None:
-            target[start] = _log(row)
-            mask[start] = True
-    return target, mask
-
-
-def _span_target(
-    record: Record,
-    metadata: Mapping[str, Any],
-    length: int,
-    mismatch: Callable[[int, int, str, str], DataError],
-) -> torch.Tensor:
-    """A window's `(pieces, 2)` target start and end logits: the log-probability of each word
-    of the window at its first piece (start) and at its last piece (end), of no answer at [CLS],
-    and a masked score elsewhere. The loss's softmax over the window renormalises them, so the
-    student learns the teacher's distribution restricted to the words this window holds."""
-    words = context_words(metadata["context"])
-    if len(record["start"]) != len(words):
-        raise mismatch(len(record["start"]), len(words), "context words", "start")
-    target = torch.full((length, 2), MASKED_SCORE)
-    target[0] = _log(record["no_answer"])
-    first: Dict[int, int] = {}
-    last: Dict[int, int] = {}
-    for position, word in enumerate(piece_words(metadata["offsets"], words)):
-        if word is not None:
-            first.setdefault(word, position)
-            last[word] = position
-    for word, position in first.items():
-        if record["start"][word] is not None:
-            target[position, 0] = _log(record["start"][word])
-    for word, position in last.items():
-        if record["end"][word] is not None:
-            target[position, 1] = _log(record["end"][word])
-    return target
+    return task.kind.soft_target(task, record, metadata, length, mismatch)

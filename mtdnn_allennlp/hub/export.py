@@ -202,14 +202,14 @@ HF_MAPPINGS: Dict[type, HfMapping] = {
     ),
 }
 
-# Why a head or data format has no standard transformers class.
+# Why a head or data format has no standard transformers class (a task type says so itself:
+# `TaskType.hf_refusal`).
 REFUSALS = {
     "san": "the SAN head runs a multi-step answer module (a GRU over attention memories, with "
     "stochastic step dropout) that no transformers AutoModel class has",
     "multiple_choice": "multiple choice builds its (context, choice) pairs, cloze blanks "
     "included, in the reader; AutoModelForMultipleChoice scores choices with one linear layer "
     "on BERT's pooler and no pipeline() reads it",
-    "masked_lm": "export the encoder with `allennlp export-encoder` instead",
 }
 
 
@@ -222,7 +222,7 @@ def mapping_for(model, task_name: str) -> HfMapping:
     task = model.tasks[task_name]
     head = model.heads[task_name]
     reason = REFUSALS.get(task.data_format) or REFUSALS.get(task.head.get("type"))
-    reason = reason or REFUSALS.get(task.task_type)
+    reason = reason or task.kind.hf_refusal
     mapping = HF_MAPPINGS.get(type(head))
     if reason is None and mapping is None:
         reason = f"no transformers class is mapped for the head {type(head).__name__}"

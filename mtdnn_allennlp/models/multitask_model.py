@@ -18,7 +18,7 @@ from allennlp.nn import InitializerApplicator
 
 from mtdnn_allennlp.common.running_mean import RunningMean
 from mtdnn_allennlp.losses import IGNORE_INDEX
-from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names, squad_answers
+from mtdnn_allennlp.metrics import TaskMetrics, check_metric_names
 from mtdnn_allennlp.models.archive_init import ArchiveInitializer
 from mtdnn_allennlp.models.heads import TaskHead
 from mtdnn_allennlp.modules.shared_encoder import SharedEncoder
@@ -81,7 +81,7 @@ class MultiTaskModel(Model):
             self.losses[task.name] = task.build_loss("loss")
             self.kd_losses[task.name] = task.build_loss("kd_loss")
             check_metric_names(task.name, task.metrics)
-            self.metrics[task.name] = TaskMetrics(task.metrics, task.n_class)
+            self.metrics[task.name] = task.kind.build_metrics(task)
         initializer(self.heads)
         # Set by the adversarial training callback: while training, forward then also returns
         # what a second pass from perturbed word embeddings needs (see `perturbed_logits`).
@@ -126,17 +126,16 @@ class MultiTaskModel(Model):
         pieces = tokens["tokens"]
         token_ids = pieces["token_ids"]
         head = self.heads[name]
-        if self.tasks[name].task_type == "masked_lm":
-            # Masked LM makes its inputs and targets from the text, anew for every batch.
-            token_ids, label = head.corrupt(token_ids, pieces["mask"])
+        # The type's own inputs and targets (masked LM draws them anew for every batch).
+        token_ids, label = self.tasks[name].kind.prepare_inputs(
+            head, token_ids, pieces["mask"], label
+        )
         expose = self.training and self.expose_adversarial_inputs
         word_embeddings = self.encoder.embed_words(token_ids) if expose else None
         encoded = self._encode(token_ids, pieces["mask"], pieces.get("type_ids"), word_embeddings)
         # Extractive QA also says where an answer may start and end.
         extra = {} if answer_mask is None else {"answer_mask": answer_mask}
         if self._predicts_masked_pieces_only(name, label, soft_target, expose):
-            # Only the masked pieces (15%) are scored: the projection onto the whole vocabulary
-            # at every position cost about 7x more, for logits the loss then ignored.
             chosen = label != IGNORE_INDEX
             encoded, label = encoded[chosen], label[chosen]
             logits = head(encoded, pieces["mask"][chosen])
@@ -175,11 +174,11 @@ class MultiTaskModel(Model):
         soft_target: Optional[torch.Tensor],
         adversarial: bool,
     ) -> bool:
-        """Masked LM with targets scores the masked pieces alone, unless the logits of every
-        position are needed: the adversarial pass compares them position by position, and
-        soft targets are given per position."""
-        is_mlm = self.tasks[name].task_type == "masked_lm"
-        return is_mlm and label is not None and soft_target is None and not adversarial
+        """A type that scores only the pieces with a target (masked LM: the masked pieces, 15%)
+        does so, unless the logits of every position are needed: the adversarial pass compares
+        them position by position, and soft targets are given per position."""
+        chosen_only = self.tasks[name].kind.scores_chosen_pieces_only()
+        return chosen_only and label is not None and soft_target is None and not adversarial
 
     def _kd_loss_mean(self, name: str) -> RunningMean:
         # Reported as `<task>_kd_loss` (training metrics only: validation has no soft targets),
@@ -234,33 +233,10 @@ class MultiTaskModel(Model):
 
     def _update_metrics(self, name, logits, label, metadata, loss: float) -> None:
         task = self.tasks[name]
-        metrics = self.metrics[name]
-        metrics.add_loss(loss)
-        if task.task_type == "classification":
-            probabilities = logits.softmax(-1)
-            metrics.add(
-                probabilities.argmax(-1).tolist(),
-                label.tolist(),
-                probabilities[:, -1].tolist(),
-            )
-        elif task.task_type == "regression":
-            metrics.add(logits.float().tolist(), label.float().tolist())
-        elif task.task_type == "sequence_labeling":
-            predicted = self.heads[name].word_tags(logits, metadata)
-            metrics.add(predicted, [each["tags"] for each in metadata])
-        elif task.task_type == "ranking":
-            # The score kept per example is the right candidate's reciprocal rank (for MRR).
-            right = logits.gather(1, label.long().unsqueeze(1))
-            ranks = (logits > right).sum(1) + 1
-            metrics.add(logits.argmax(-1).tolist(), label.tolist(), (1.0 / ranks.float()).tolist())
-        elif task.task_type == "masked_lm":
-            chosen = label != IGNORE_INDEX
-            metrics.add(logits.argmax(-1)[chosen].tolist(), label[chosen].tolist())
-        elif task.task_type == "span_extraction":
-            metrics.add(
-                self.heads[name].best_spans(logits, metadata),
-                [(each["id"], each["answers"]) for each in metadata],
-            )
+        self.metrics[name].add_loss(loss)
+        task.kind.update_metrics(
+            task, self.heads[name], self.metrics[name], logits, label, metadata
+        )
 
     def get_metrics(self, reset: bool = False) -> Dict[str, float]:
         values: Dict[str, float] = {}
@@ -298,38 +274,5 @@ class MultiTaskModel(Model):
         ids = [each.get("id") for each in metadata]
         if any(each is not None for each in ids):
             readable["id"] = ids
-        if task.task_type == "classification":
-            probabilities = logits.softmax(-1)
-            labels = task.labels or []
-            readable["label"] = [labels[i] for i in probabilities.argmax(-1).tolist()]
-            readable["probabilities"] = [
-                dict(zip(labels, [round(p, 6) for p in row], strict=True))
-                for row in probabilities.tolist()
-            ]
-        elif task.task_type == "regression":
-            readable["score"] = logits.tolist()
-        elif task.task_type == "sequence_labeling":
-            readable["words"] = [each["words"] for each in metadata]
-            readable["tags"] = self.heads[name].word_tags(logits, metadata)
-        elif task.task_type == "ranking":
-            probabilities = logits.softmax(-1).tolist()
-            best = logits.argmax(-1).tolist()
-            hypotheses = [each.get("hypotheses") or each.get("choices") or [] for each in metadata]
-            readable["label"] = best
-            readable["hypothesis"] = [
-                texts[index] if index < len(texts) else None
-                for texts, index in zip(hypotheses, best, strict=True)
-            ]
-            # One probability per real candidate (a batch pads to its longest list).
-            readable["scores"] = [
-                [round(p, 6) for p in row[: len(texts) or len(row)]]
-                for row, texts in zip(probabilities, hypotheses, strict=True)
-            ]
-            if task.data_format == "multiple_choice":
-                # Named for what they are: the chosen answer and each choice's probability.
-                readable["answer"] = readable.pop("hypothesis")
-                readable["probabilities"] = readable.pop("scores")
-        elif task.task_type == "span_extraction":
-            answers = squad_answers(self.heads[name].best_spans(logits, metadata))
-            readable["answer"] = [answers[each["id"]] for each in metadata]
+        readable.update(task.kind.readable(task, self.heads[name], logits, metadata))
         return readable

@@ -20,7 +20,7 @@ from allennlp.predictors import Predictor
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.dataset_readers.multitask import MultiTaskReader
-from mtdnn_allennlp.data.dataset_readers.task_reader import INPUT_FIELDS, OPTIONAL_INPUT_FIELDS
+from mtdnn_allennlp.tasks.types import data_format as format_of
 
 
 class InputLine(dict):
@@ -102,7 +102,7 @@ class MultiTaskPredictor(Predictor):
         reader: MultiTaskReader = allennlp_internals.predictor_reader(self)
         try:
             task_reader = reader.reader_for(json_dict.get("task"))
-            names = INPUT_FIELDS[task_reader.task.data_format]
+            names = format_of(task_reader.task.data_format).input_fields
             missing = [name for name in names if name not in json_dict]
             if missing:
                 raise DataError(
@@ -111,7 +111,7 @@ class MultiTaskPredictor(Predictor):
                     fix=f"a '{task_reader.task.data_format}' task reads the keys {list(names)}",
                 )
             inputs = {name: json_dict[name] for name in names}
-            optional = OPTIONAL_INPUT_FIELDS.get(task_reader.task.data_format, ())
+            optional = format_of(task_reader.task.data_format).optional_fields
             inputs.update((name, json_dict[name]) for name in optional if name in json_dict)
             return task_reader.text_to_instance(**inputs, id=json_dict.get("id"))
         except DataError as error:
@@ -173,7 +173,7 @@ class MultiTaskPredictor(Predictor):
         metadata = instance["metadata"].metadata  # type: ignore[attr-defined]
         reader: MultiTaskReader = allennlp_internals.predictor_reader(self)
         data_format = reader.tasks[instance["task"].metadata].data_format  # type: ignore
-        names = (*INPUT_FIELDS[data_format], *OPTIONAL_INPUT_FIELDS.get(data_format, ()))
+        names = (*format_of(data_format).input_fields, *format_of(data_format).optional_fields)
         return {name: metadata[name] for name in names if metadata.get(name) is not None}
 
 

@@ -156,12 +156,7 @@ DEV_PLOTS: Dict[str, Tuple[str, str, Callable]] = {
 
 def gold_value(task, instance) -> Any:
     """The gold answer of a dev instance, in the form the model's readable output has."""
-    if task.task_type == "sequence_labeling":
-        return instance["metadata"].metadata["tags"]
-    label = instance["label"]
-    if task.task_type == "regression":
-        return float(label.tensor)
-    return task.labels[label.label]
+    return task.kind.gold_value(task, instance)
 
 
 def dev_predictions(model, reader, task_name: str, path: str, batch_size: int = 64):

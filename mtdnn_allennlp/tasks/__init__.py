@@ -1,3 +1,4 @@
-from mtdnn_allennlp.tasks.task_definition import TASK_TYPES, TaskDefinition, TaskType
+from mtdnn_allennlp.tasks.task_definition import TaskDefinition
+from mtdnn_allennlp.tasks.types import TaskType
 
-__all__ = ["TASK_TYPES", "TaskDefinition", "TaskType"]
+__all__ = ["TaskDefinition", "TaskType"]

@@ -4,90 +4,16 @@ A task is declared once, in jsonnet (training_config/tasks.libsonnet holds the l
 keys of MT-DNN's task definition files: ``task_type``, ``data_format``, ``labels`` (or
 ``n_class``), ``metrics`` (MT-DNN's ``metric_meta``), ``loss``, ``kd_loss`` and ``adv_loss``,
 plus the file layout (``reader``) and an optional ``head``. What a key may leave out comes from
-its task type, in ``TASK_TYPES`` below: the single table of per-type defaults.
+its task type: a registered ``TaskType`` (``tasks/types/``, one module per type), which also
+owns everything else that depends on what the task predicts.
 """
 
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from allennlp.common import FromParams, Params
 from allennlp.common.checks import ConfigurationError
 
-
-@dataclass(frozen=True)
-class TaskType:
-    loss: str
-    kd_loss: str
-    adv_loss: str
-    head: str
-    metrics: Tuple[str, ...]
-    data_formats: Tuple[str, ...]
-    has_labels: bool  # a fixed label set (classification, tagging) rather than scores
-
-
-TASK_TYPES: Dict[str, TaskType] = {
-    "classification": TaskType(
-        loss="cross_entropy",
-        kd_loss="kl_divergence",
-        adv_loss="symmetric_kl",
-        head="classification",
-        metrics=("accuracy",),
-        data_formats=("premise_only", "premise_and_one_hypothesis"),
-        has_labels=True,
-    ),
-    "regression": TaskType(
-        loss="mse",
-        kd_loss="mse",
-        adv_loss="mse",
-        head="regression",
-        metrics=("pearson", "spearman"),
-        data_formats=("premise_only", "premise_and_one_hypothesis"),
-        has_labels=False,
-    ),
-    "sequence_labeling": TaskType(
-        loss="sequence_cross_entropy",
-        kd_loss="kl_divergence",
-        adv_loss="symmetric_kl",
-        head="sequence_labeling",
-        metrics=("span_f1",),
-        data_formats=("sequence",),
-        has_labels=True,
-    ),
-    # MT-DNN's pairwise ranking (QNLI as ranking): one premise, several candidate hypotheses,
-    # the label is the index of the right one. Each pair gets one score; softmax across them.
-    # Multiple choice (SWAG, ARC, COPA, cloze) is the same model over (context, choice) pairs.
-    "ranking": TaskType(
-        loss="ranking_cross_entropy",
-        kd_loss="kl_divergence",
-        adv_loss="symmetric_kl",
-        head="ranking",
-        metrics=("accuracy",),
-        data_formats=("premise_and_multi_hypothesis", "multiple_choice"),
-        has_labels=False,
-    ),
-    # Masked language modelling (pre-training, or an auxiliary task): the targets are the
-    # masked word pieces themselves, drawn anew for every batch (docs/pretraining_and_qa.md).
-    "masked_lm": TaskType(
-        loss="sequence_cross_entropy",
-        kd_loss="kl_divergence",
-        adv_loss="symmetric_kl",
-        head="masked_lm",
-        metrics=("accuracy",),
-        data_formats=("text",),
-        has_labels=False,
-    ),
-    # Extractive QA (SQuAD v1.1/v2.0): a start and an end logit per word piece.
-    "span_extraction": TaskType(
-        loss="span_cross_entropy",
-        kd_loss="span_kl_divergence",
-        # Start and end are distributions over positions, not per-position classes.
-        adv_loss="span_symmetric_kl",
-        head="span_extraction",
-        metrics=("squad_em", "squad_f1"),
-        data_formats=("question_and_context",),
-        has_labels=False,
-    ),
-}
+from mtdnn_allennlp.tasks.types import TaskType
 
 LossSpec = Union[str, Dict[str, Any]]
 
@@ -98,9 +24,11 @@ class TaskDefinition(FromParams):
 
     name : `str`
         The task's name. Metrics are reported as `<name>_<metric>`.
-    task_type : `str`
-        One of `TASK_TYPES`: "classification", "regression", "sequence_labeling", "ranking",
-        "masked_lm", "span_extraction".
+    task_type : `str` or `Dict[str, Any]`
+        A registered `TaskType` (`TaskType.list_available()`): "classification",
+        "regression", "sequence_labeling", "ranking", "masked_lm", "span_extraction", ...;
+        a type with options as `{"type": NAME, option: value}`. `task_type` is then the name,
+        `kind` the type object.
     data_format : `str`
         What an example holds: "premise_only", "premise_and_one_hypothesis", "sequence"
         (words with one tag each), "premise_and_multi_hypothesis" (a premise and candidate
@@ -141,7 +69,7 @@ class TaskDefinition(FromParams):
     def __init__(
         self,
         name: str,
-        task_type: str,
+        task_type: Union[str, Dict[str, Any]],
         data_format: str,
         reader: Dict[str, Any],
         labels: Optional[List[str]] = None,
@@ -156,11 +84,11 @@ class TaskDefinition(FromParams):
         layouts: Optional[Dict[str, Dict[str, Any]]] = None,
         target_scale: Optional[Tuple[float, float]] = None,
     ) -> None:
-        if task_type not in TASK_TYPES:
-            raise ConfigurationError(
-                f"Task '{name}': unknown task_type '{task_type}'. Use one of {sorted(TASK_TYPES)}."
-            )
-        kind = TASK_TYPES[task_type]
+        try:
+            kind = TaskType.named(task_type)
+        except ConfigurationError as error:
+            raise ConfigurationError(f"Task '{name}': {error.message}") from None
+        task_type = kind.name
         if data_format not in kind.data_formats:
             raise ConfigurationError(
                 f"Task '{name}': data_format '{data_format}' does not fit task_type "
@@ -179,7 +107,8 @@ class TaskDefinition(FromParams):
                 f"Task '{name}': n_class is {n_class} but {len(labels)} labels are declared."
             )
         self.name = name
-        self.task_type = task_type
+        self.task_type: str = task_type
+        self.kind = kind
         self.data_format = data_format
         self.reader = dict(reader)
         self.labels = list(labels) if labels else None
@@ -195,19 +124,8 @@ class TaskDefinition(FromParams):
         self.dropout = dropout
         self.loss_weight = loss_weight
         self.layouts = {name: dict(layout) for name, layout in (layouts or {}).items()}
-        if target_scale is not None:
-            if task_type != "regression":
-                raise ConfigurationError(
-                    f"Task '{name}': target_scale is for regression tasks; remove it."
-                )
-            low, high = (float(value) for value in target_scale)
-            if not high > low:
-                raise ConfigurationError(
-                    f"Task '{name}': target_scale is [low, high] with high > low, not "
-                    f"{list(target_scale)}."
-                )
-            target_scale = (low, high)
         self.target_scale = target_scale
+        kind.check_definition(self)  # e.g. target_scale for regression only
         self._label_index = {label: i for i, label in enumerate(self.labels or [])}
 
     def label_index(self, label: str) -> int:

@@ -60,6 +60,10 @@ def test_the_commands_run_as_written(tmp_path):
         ["allennlp", "predict"],
         ["allennlp", "predict"],
         ["allennlp", "train"],
+        # Section 8, multi-label classification.
+        ["allennlp", "train"],
+        ["allennlp", "evaluate"],
+        ["allennlp", "predict"],
     ]
     for command in listed:
         # Only the output folder moves to a temporary directory; the rest is the page's text.
@@ -93,6 +97,10 @@ def test_the_commands_run_as_written(tmp_path):
     trec = json.loads((runs / "trec" / "metrics.json").read_text())
     assert 0.0 <= trec["best_validation_trec_accuracy"] <= 1.0
 
+    topics = json.loads((runs / "topics" / "metrics.json").read_text())
+    assert 0.0 <= topics["best_validation_topics_micro_f1"] <= 1.0
+    assert "best_validation_topics_f1_health" in topics
+
 
 def test_the_trec_section_shows_the_library_declaration():
     shown = blocks("jsonnet")[1]
@@ -101,3 +109,11 @@ def test_the_trec_section_shows_the_library_declaration():
     sample = blocks("text")[0].strip().splitlines()
     trec = (ROOT / "fixtures" / "data" / "trec" / "train_5500.label").read_text("latin-1")
     assert sample == trec.splitlines()[: len(sample)]
+
+
+def test_the_multi_label_section_shows_the_real_config_and_data():
+    config = (ROOT / "training_config" / "tutorial" / "topics_multi_label.jsonnet").read_text()
+    assert blocks("jsonnet")[-1].strip() in config
+    train = (ROOT / "fixtures" / "tutorial" / "topics" / "train.jsonl").read_text().splitlines()
+    shown = blocks("")[-1].strip().splitlines()
+    assert shown and all(line in train for line in shown)

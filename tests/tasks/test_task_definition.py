@@ -135,8 +135,8 @@ def test_unknown_task_type():
     message = error_of(task_type="span", data_format="premise_only", labels=["a"])
     assert "Task 'demo'" in message and "unknown task_type 'span'" in message
     assert (
-        "['classification', 'masked_lm', 'ranking', 'regression', 'sequence_labeling', "
-        "'span_extraction']" in message
+        "['classification', 'masked_lm', 'multi_label_classification', 'ranking', 'regression', "
+        "'sequence_labeling', 'span_extraction']" in message
     )
 
 

@@ -15,12 +15,10 @@ from allennlp.data import DatasetReader
 
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.data.dataset_readers.task_reader import (
-    INPUT_FIELDS,
-    OPTIONAL_INPUT_FIELDS,
-    TARGET_FIELD,
     RawExample,
     TaskReader,
 )
+from mtdnn_allennlp.tasks.types import data_format as format_of
 
 # File suffixes read through `load_dataset`, and the builder that reads each.
 FILE_BUILDERS = {".parquet": "parquet", ".arrow": "arrow", ".json": "json", ".jsonl": "json"}
@@ -113,11 +111,13 @@ class HfDatasetReader(TaskReader):
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
         dataset = self.load(path)
         data_format = self.task.data_format
-        target = TARGET_FIELD.get(data_format)
-        known = set(INPUT_FIELDS[data_format]) | set(OPTIONAL_INPUT_FIELDS.get(data_format, ()))
+        target = format_of(data_format).target_field
+        known = set(format_of(data_format).input_fields) | set(
+            format_of(data_format).optional_fields
+        )
         known |= {"id"} | ({target} if target else set())
         columns = {self.field_map.get(name, name): name for name in dataset.column_names}
-        missing = [name for name in INPUT_FIELDS[data_format] if name not in columns]
+        missing = [name for name in format_of(data_format).input_fields if name not in columns]
         if missing:
             raise DataError(
                 f"the dataset has no column for the field '{missing[0]}'; its columns are "

@@ -21,11 +21,10 @@ from allennlp.data import DatasetReader
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import (
-    INPUT_FIELDS,
-    OPTIONAL_INPUT_FIELDS,
     RawExample,
     TaskReader,
 )
+from mtdnn_allennlp.tasks.types import data_format as format_of
 
 Column = Union[str, int]
 OPTIONAL_FIELDS = ("id", "label")
@@ -266,7 +265,9 @@ class DelimitedReader(TextLinesReader):
             for name, column in self.columns.items()
             if name != "label" and isinstance(column, str) and column in header
         }
-        inputs = [name for name in INPUT_FIELDS[self.task.data_format] if name not in positions]
+        inputs = [
+            name for name in format_of(self.task.data_format).input_fields if name not in positions
+        ]
         first_text = len(header) - len(inputs)
         positions.update((name, first_text + i) for i, name in enumerate(inputs))
         if "id" in self.columns and "id" not in positions and first_text > 0:
@@ -338,7 +339,9 @@ class RegexReader(TextLinesReader):
         self.pattern = pattern
         self.field_map = field_map or {}
         fields = {self.field_map.get(group, group) for group in self.compiled.groupindex}
-        missing = [name for name in INPUT_FIELDS[self.task.data_format] if name not in fields]
+        missing = [
+            name for name in format_of(self.task.data_format).input_fields if name not in fields
+        ]
         if missing:
             raise ConfigurationError(
                 f"Task '{self.task.name}': the reader's pattern has no group for {missing}. "
@@ -522,8 +525,8 @@ class JsonlReader(TextLinesReader):
 
     def raw_examples(self, path: Path) -> Iterable[RawExample]:
         data_format = self.task.data_format
-        known = set(INPUT_FIELDS[data_format]) | {"label", "tags", "id"}
-        known |= set(OPTIONAL_INPUT_FIELDS.get(data_format, ()))
+        known = set(format_of(data_format).input_fields) | {"label", "tags", "id"}
+        known |= set(format_of(data_format).optional_fields)
         for line, text in self.decoded_lines(path):
             if isinstance(text, RawExample):
                 yield text

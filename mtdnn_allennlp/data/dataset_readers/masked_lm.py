@@ -19,6 +19,7 @@ from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.tasks import TaskDefinition
+from mtdnn_allennlp.tasks.types.masked_lm import TextMetadata
 
 
 @register(DatasetReader, "mtdnn_masked_lm_text", deprecated_name="masked_lm_text")
@@ -138,7 +139,7 @@ class MaskedLmTextReader(TaskReader):
             )
         ]
         indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
-        metadata = {"id": id if id is not None else line, "task": self.task.name, "text": text}
+        metadata = TextMetadata(id=id if id is not None else line, task=self.task.name, text=text)
         return Instance(
             {
                 "tokens": TextField(tokens, {"tokens": indexer}),

@@ -20,6 +20,7 @@ from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
+from mtdnn_allennlp.tasks.types.span_extraction import WindowMetadata
 
 logger = logging.getLogger(__name__)
 
@@ -270,14 +271,14 @@ class SquadReader(TaskReader):
             ]
             allowed = [span is not None for span in offsets]
             allowed[NO_ANSWER] = True
-            metadata = {
-                "id": example_id,
-                "task": self.task.name,
-                "window": window,
-                "context": context,
-                "offsets": offsets,
-                "answers": answer_texts,
-            }
+            metadata = WindowMetadata(
+                id=example_id,
+                task=self.task.name,
+                window=window,
+                context=context,
+                offsets=offsets,
+                answers=answer_texts,
+            )
             fields = {
                 "tokens": TextField(
                     tokens, {"tokens": WordpieceIdsIndexer(self.pieces.pad_token_id)}

@@ -9,7 +9,6 @@ task and field; `skip_invalid: true` skips and counts them instead.
 
 import itertools
 import logging
-import math
 import os
 import random
 from dataclasses import dataclass, field
@@ -33,34 +32,13 @@ from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.dataset_readers import tokenization_cache
-from mtdnn_allennlp.data.dataset_readers.multiple_choice import choice_instance
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.data.tokenization import PieceEncoder
 from mtdnn_allennlp.losses import IGNORE_INDEX
 from mtdnn_allennlp.tasks import TaskDefinition
+from mtdnn_allennlp.tasks.types import data_format, example_keys
 
 logger = logging.getLogger(__name__)
-
-# The JSON keys of an example, by data format: used by readers, the JSONL layout and predictor.
-INPUT_FIELDS = {
-    "premise_only": ("premise",),
-    "premise_and_one_hypothesis": ("premise", "hypothesis"),
-    "sequence": ("words",),
-    "premise_and_multi_hypothesis": ("premise", "hypotheses"),
-    "text": ("text",),
-    "question_and_context": ("question", "context"),
-    "multiple_choice": ("choices",),
-}
-# Keys an example of a data format may leave out (multiple choice: a context, a question, or
-# both, before the choices).
-OPTIONAL_INPUT_FIELDS = {"multiple_choice": ("context", "question")}
-TARGET_FIELD = {
-    "premise_only": "label",
-    "premise_and_one_hypothesis": "label",
-    "sequence": "tags",
-    "premise_and_multi_hypothesis": "label",  # the index of the right hypothesis
-    "multiple_choice": "label",  # the right choice's index or text
-}
 
 
 @dataclass
@@ -392,47 +370,32 @@ class TaskReader(DatasetReader):
     # --- one example ----------------------------------------------------------------------
 
     def text_to_instance(  # type: ignore[override]
-        self,
-        premise: Optional[str] = None,
-        hypothesis: Optional[str] = None,
-        words: Optional[List[str]] = None,
-        label: Optional[Any] = None,
-        tags: Optional[List[str]] = None,
-        id: Optional[str] = None,
-        line: Optional[int] = None,
-        hypotheses: Optional[List[str]] = None,
-        context: Optional[str] = None,
-        question: Optional[str] = None,
-        choices: Optional[List[str]] = None,
+        self, id: Optional[Any] = None, line: Optional[int] = None, **example: Any
     ) -> Instance:
+        """One example's instance. `example` holds the keys of the task's data format (its
+        inputs, and its target when known: `DataFormat` in tasks/types/); the format builds the
+        instance, and the task type its target field. Keys of other data formats are ignored,
+        as a layout may read them for every format."""
+        unknown = sorted(set(example) - set(example_keys()))
+        if unknown:
+            raise TypeError(f"text_to_instance() got unexpected keys {unknown}")
         task = self.task
+        layout = data_format(task.data_format)
         metadata: Dict[str, Any] = {"id": id if id is not None else line, "task": task.name}
-        fields: Dict[str, Field] = {}
-        if task.data_format == "premise_and_multi_hypothesis":
-            return self._ranking_instance(premise, hypotheses, label, metadata)
-        if task.data_format == "multiple_choice":
-            return choice_instance(self, context, question, choices, label, metadata)
-        if task.data_format == "sequence":
-            words = self._checked_words(words)
-            encoded = self.pieces.encode_words(words)
-            metadata.update(words=words, word_starts=encoded.word_starts, tags=tags)
-            if tags is not None:
-                fields["label"] = self._tag_field(
-                    tags, words, encoded.word_starts, len(encoded.ids)
-                )
-        else:
-            premise = self._checked_text(premise, "premise")
-            if task.data_format == "premise_and_one_hypothesis":
-                hypothesis = self._checked_text(hypothesis, "hypothesis")
-            encoded = self.pieces.encode_texts(premise, hypothesis)
-            metadata.update(premise=premise, hypothesis=hypothesis)
-            if label is not None:
-                fields["label"] = self._label_field(label)
+        inputs = {key: example.get(key) for key in (*layout.input_fields, *layout.optional_fields)}
+        target = example.get(layout.target_field) if layout.target_field else None
+        return layout.build(self, inputs, target, metadata)
+
+    def _finish_instance(
+        self, fields: Dict[str, Field], encoded: Any, metadata: Dict[str, Any]
+    ) -> Instance:
+        """The instance of one encoded text (pair): `fields` (the target) and the tokens, task
+        and metadata fields; counts truncation."""
         self.truncated += encoded.truncated
         if encoded.truncated:  # the predictor says so in the example's output
             metadata["truncated"] = True
         fields["tokens"] = self._text_field(encoded)
-        fields["task"] = MetadataField(task.name)
+        fields["task"] = MetadataField(self.task.name)
         fields["metadata"] = MetadataField(metadata)
         return Instance(fields)
 
@@ -445,34 +408,6 @@ class TaskReader(DatasetReader):
         ]
         indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
         return TextField(tokens, {"tokens": indexer})
-
-    def _ranking_instance(
-        self, premise: Any, hypotheses: Any, label: Any, metadata: Dict[str, Any]
-    ) -> Instance:
-        """One instance per premise: `tokens` is a ListField holding one (premise, hypothesis)
-        TextField per candidate, so a batch pads to (batch, candidates, pieces) and the model
-        encodes every pair with the shared encoder; `label` is the right candidate's index."""
-        premise = self._checked_text(premise, "premise")
-        if not isinstance(hypotheses, (list, tuple)) or len(hypotheses) < 2:
-            count = len(hypotheses) if isinstance(hypotheses, (list, tuple)) else 0
-            raise DataError(
-                f"{count} candidate hypotheses; ranking needs at least 2.",
-                field="hypotheses",
-                fix="give a list of two or more hypotheses (the right one among them)",
-            )
-        hypotheses = [self._checked_text(text, "hypotheses") for text in hypotheses]
-        pairs = []
-        truncated = False
-        for hypothesis in hypotheses:
-            encoded = self.pieces.encode_texts(premise, hypothesis)
-            truncated = truncated or encoded.truncated
-            pairs.append(self._text_field(encoded))
-        self.truncated += truncated  # once per example, as the count's log line says
-        if truncated:
-            metadata["truncated"] = True
-        metadata.update(premise=premise, hypotheses=hypotheses)
-        index = None if label is None else self._candidate_index(label, len(hypotheses))
-        return self._candidates_instance(pairs, metadata, index)
 
     def _candidates_instance(
         self, pairs: List[TextField], metadata: Dict[str, Any], index: Optional[int]
@@ -488,22 +423,6 @@ class TaskReader(DatasetReader):
         fields["task"] = MetadataField(self.task.name)
         fields["metadata"] = MetadataField(metadata)
         return Instance(fields)
-
-    def _candidate_index(self, label: Any, count: int) -> int:
-        fix = "the label of a ranking example is the 0-based index of the right hypothesis"
-        try:
-            index = int(str(label).strip())
-        except ValueError:
-            raise DataError(
-                f"label '{label}' is not a candidate index.", field="label", fix=fix
-            ) from None
-        if not 0 <= index < count:
-            raise DataError(
-                f"label {index} is out of range for {count} hypotheses.",
-                field="label",
-                fix=f"{fix}: 0 to {count - 1} here",
-            )
-        return index
 
     def apply_token_indexers(self, instance: Instance) -> None:
         pass  # the indexer is attached in text_to_instance: it carries the encoder's pad id
@@ -533,7 +452,7 @@ class TaskReader(DatasetReader):
         return list(words)
 
     def _field_fix(self, name: str) -> str:
-        expected = ", ".join(INPUT_FIELDS[self.task.data_format])
+        expected = ", ".join(data_format(self.task.data_format).input_fields)
         return (
             f"a '{self.task.data_format}' task reads: {expected}; check the reader's column "
             f"settings for task '{self.task.name}' (or the JSON keys)"
@@ -542,30 +461,6 @@ class TaskReader(DatasetReader):
     def _label_name(self, label: Any, field_name: str = "label") -> str:
         text = str(label).strip()
         return self.label_map.get(text, text)
-
-    def _label_field(self, label: Any) -> Field:
-        task = self.task
-        if task.task_type == "regression":
-            try:
-                score = float(label)
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"label '{label}' is not a number.",
-                    field="label",
-                    fix="a regression task needs a numeric score in its label column",
-                ) from None
-            if not math.isfinite(score):
-                raise DataError(
-                    f"label '{label}' is not a finite number.",
-                    field="label",
-                    fix="give a finite numeric score (not nan or inf) in the label column",
-                )
-            return TensorField(torch.tensor(score, dtype=torch.float32))
-        return LabelField(
-            self._index_of(self._label_name(label), "label"),
-            label_namespace=f"{task.name}_labels",
-            skip_indexing=True,
-        )
 
     def _index_of(self, name: str, field_name: str) -> int:
         try:
