@@ -23,6 +23,22 @@ def run(trained_run):
     return trained_run(CONFIG)
 
 
+def allennlp_predictions(run, tmp_path):
+    """`allennlp predict` of the trained archive on the fixture inputs, one dict per line."""
+    predictions_file = tmp_path / "predictions.jsonl"
+    run_allennlp(
+        [
+            "predict",
+            str(run / "model.tar.gz"),
+            str(TOPICS / "inputs.jsonl"),
+            "--output-file",
+            str(predictions_file),
+            "--silent",
+        ]
+    )
+    return [json.loads(line) for line in predictions_file.read_text().splitlines()]
+
+
 def test_training_reports_micro_macro_and_per_label_f1(run):
     metrics = json.loads((run / "metrics.json").read_text())
     for prefix in ("training", "validation"):
@@ -48,18 +64,7 @@ def test_evaluate_and_predict(run, tmp_path):
     )
     evaluated = json.loads(output.read_text())
     assert {"topics_micro_f1", "topics_macro_f1", "topics_f1_health", "loss"} <= set(evaluated)
-    predictions_file = tmp_path / "predictions.jsonl"
-    run_allennlp(
-        [
-            "predict",
-            str(run / "model.tar.gz"),
-            str(TOPICS / "inputs.jsonl"),
-            "--output-file",
-            str(predictions_file),
-            "--silent",
-        ]
-    )
-    predictions = [json.loads(line) for line in predictions_file.read_text().splitlines()]
+    predictions = allennlp_predictions(run, tmp_path)
     assert len(predictions) == 2
     for prediction in predictions:
         assert prediction["task"] == "topics"
@@ -84,18 +89,7 @@ def test_onnx_export_predicts_what_allennlp_predict_does(run, tmp_path):
         check=True,
     )
     onnx = [json.loads(line) for line in exported.stdout.splitlines()]
-    predictions_file = tmp_path / "predictions.jsonl"
-    run_allennlp(
-        [
-            "predict",
-            str(run / "model.tar.gz"),
-            str(TOPICS / "inputs.jsonl"),
-            "--output-file",
-            str(predictions_file),
-            "--silent",
-        ]
-    )
-    expected = [json.loads(line) for line in predictions_file.read_text().splitlines()]
+    expected = allennlp_predictions(run, tmp_path)
     for got, want in zip(onnx, expected, strict=True):
         assert got["labels"] == want["labels"]
         for label in LABELS:
