@@ -22,6 +22,7 @@ epoch and dev pass). The machine's load average is sampled every 5 s while each 
 machine runs while no other job that honours the same lock does (the wait is not timed).
 """
 
+import argparse
 import csv
 import fcntl
 import json
@@ -52,8 +53,12 @@ VARIANTS = ("mtdnn", "bare_sorted", "bare_random")
 
 
 def read_pairs(path: Path, limit: int) -> List[Dict[str, str]]:
+    """RTE's TSV as {premise, hypothesis, label} rows (the keys bare.tokenize_batch reads)."""
     with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = [
+            {"premise": row["sentence1"], "hypothesis": row["sentence2"], "label": row["label"]}
+            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        ]
     if limit:
         rows = random.Random(SEED).sample(rows, min(limit, len(rows)))
     return rows
@@ -64,8 +69,8 @@ def bare_batches(tokenizer, rows, labels, batching: str, rng) -> List[Dict[str, 
     import torch
 
     encoded = tokenizer(
-        [row["sentence1"] for row in rows],
-        [row["sentence2"] for row in rows],
+        [row["premise"] for row in rows],
+        [row["hypothesis"] for row in rows],
         truncation="longest_first",
         max_length=MAX_LENGTH,
     )
@@ -105,7 +110,7 @@ def bare_child(batching: str, train_limit: int, dev_limit: int) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    from benchmarks.bare import BareLoop
+    from benchmarks.bare import BareLoop, tokenize_batch
     from mtdnn_allennlp.common.encoders import resolve_encoder
 
     torch.manual_seed(SEED)
@@ -127,14 +132,7 @@ def bare_child(batching: str, train_limit: int, dev_limit: int) -> None:
     with torch.inference_mode():
         for first in range(0, len(dev), EVAL_BATCH_SIZE):
             rows = dev[first : first + EVAL_BATCH_SIZE]
-            inputs = tokenizer(
-                [r["sentence1"] for r in rows],
-                [r["sentence2"] for r in rows],
-                truncation="longest_first",
-                max_length=MAX_LENGTH,
-                padding=True,
-                return_tensors="pt",
-            )
+            inputs = tokenize_batch(tokenizer, rows, MAX_LENGTH)
             hidden = loop.encoder(**inputs).last_hidden_state[:, 0]
             predicted = loop.heads["rte"](hidden).argmax(-1).tolist()
             correct += sum(labels[p] == r["label"] for p, r in zip(predicted, rows, strict=True))
@@ -333,7 +331,7 @@ def main() -> None:
     parser.add_argument("--train-examples", type=int, default=None, help="0: the whole set")
     parser.add_argument("--dev-examples", type=int, default=None, help="0: the whole set")
     parser.add_argument("--lock", type=Path, default=None, help="flock this file per round")
-    parser.add_argument("--bare-child", choices=["sorted", "random"], help=argparse_hidden())
+    parser.add_argument("--bare-child", choices=["sorted", "random"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_child:
         common.configure(args)
@@ -347,12 +345,6 @@ def main() -> None:
     common.setup_environment()
     result = measure(args)
     common.write_results("end_to_end", args, result, markdown(result, args))
-
-
-def argparse_hidden() -> str:
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

@@ -391,7 +391,8 @@ def finished_metrics(group: str, row: Row, seed: int) -> Dict | None:
     return None
 
 
-def write_record(group: str, row: Row, seed: int, seconds: float) -> Path:
+def write_record(group: str, row: Row, seed: int, seconds: float | None) -> Path:
+    """`seconds`: the run's wall time, None where it is not known (a run finished before)."""
     metrics = json.loads((run_dir(group, row, seed) / "metrics.json").read_text())
     kept = {key: value for key, value in metrics.items() if key.startswith("best_")}
     kept.update(
@@ -399,7 +400,8 @@ def write_record(group: str, row: Row, seed: int, seconds: float) -> Path:
     )
     record = record_path(group, row, seed)
     record.parent.mkdir(parents=True, exist_ok=True)
-    body = {"command": shown(group, row, seed), "wall_seconds": round(seconds), "metrics": kept}
+    wall = None if seconds is None else round(seconds)
+    body = {"command": shown(group, row, seed), "wall_seconds": wall, "metrics": kept}
     record.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n")
     return record
 
@@ -438,7 +440,7 @@ def train_one(group: str, row: Row, seed: int, threads: int) -> str:
     out = run_dir(group, row, seed)
     if (out / "metrics.json").is_file():
         if not record_path(group, row, seed).is_file():
-            write_record(group, row, seed, 0)
+            write_record(group, row, seed, None)
         return f"done before: {out}"
     if record_path(group, row, seed).is_file() and not (
         archive_needed(group, row, seed) and not (out / "model.tar.gz").is_file()
