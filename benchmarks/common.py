@@ -8,6 +8,7 @@ the same load), reported with its range.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import platform
@@ -15,9 +16,11 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -170,6 +173,42 @@ def run_child(args: List[str], timeout: int = 600) -> Dict[str, Any]:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- shared machines: load and exclusive rounds ---------------------------------------------
+
+
+@contextmanager
+def load_sampler(every: float = 5.0) -> Iterator[List[float]]:
+    """Samples the 1-minute load average every `every` seconds while the block runs."""
+    samples = [os.getloadavg()[0]]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every):
+            samples.append(os.getloadavg()[0])
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join()
+        samples.append(os.getloadavg()[0])
+
+
+@contextmanager
+def exclusive(lock: Optional[Path]) -> Iterator[None]:
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -24,19 +24,16 @@ machine runs while no other job that honours the same lock does (the wait is not
 
 import argparse
 import csv
-import fcntl
 import json
 import os
 import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -156,26 +153,6 @@ def bare_child(batching: str, train_limit: int, dev_limit: int) -> None:
 # --- the parent: processes, timing, load --------------------------------------------------------
 
 
-@contextmanager
-def load_sampler(every: float = 5.0) -> Iterator[List[float]]:
-    """Samples the 1-minute load average every `every` seconds while the block runs."""
-    samples = [os.getloadavg()[0]]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.wait(every):
-            samples.append(os.getloadavg()[0])
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        yield samples
-    finally:
-        stop.set()
-        thread.join()
-        samples.append(os.getloadavg()[0])
-
-
 def parse_duration(text: str) -> float:
     """allennlp writes training_duration as str(timedelta): '0:03:19.123456'."""
     days = 0
@@ -224,7 +201,7 @@ def run_variant(name: str, args, workdir: Path) -> Dict[str, Any]:
             "--dev-examples",
             str(args.dev_examples),
         ]
-    with load_sampler() as load:
+    with common.load_sampler() as load:
         start = time.perf_counter()
         result = subprocess.run(command, cwd=common.ROOT, env=env, capture_output=True, text=True)
         wall = time.perf_counter() - start
@@ -249,25 +226,12 @@ def run_variant(name: str, args, workdir: Path) -> Dict[str, Any]:
     return figures
 
 
-@contextmanager
-def exclusive(lock: Optional[Path]) -> Iterator[None]:
-    if lock is None:
-        yield
-        return
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def measure(args) -> Dict[str, Any]:
     rounds: List[Dict[str, Dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.rounds):
             shift = index % len(VARIANTS)
-            with exclusive(args.lock):
+            with common.exclusive(args.lock):
                 print(f"round {index + 1}/{args.rounds}", file=sys.stderr, flush=True)
                 rounds.append(
                     {

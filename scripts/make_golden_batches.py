@@ -61,12 +61,12 @@ def _experiment(encoder: str) -> Dict[str, Any]:
         return Params.from_file(str(CONFIG)).as_dict(quiet=True)
 
 
-def _digest_tensors(digest: Any, tensors: Any, prefix: str = "") -> None:
+def digest_tensors(digest: Any, tensors: Any, prefix: str = "") -> None:
     """Adds every tensor of a (nested) tensor dict to `digest`: its key, dtype, shape, bytes;
     other values (metadata) as JSON."""
     if isinstance(tensors, dict):
         for key in sorted(tensors):
-            _digest_tensors(digest, tensors[key], f"{prefix}/{key}")
+            digest_tensors(digest, tensors[key], f"{prefix}/{key}")
         return
     digest.update(prefix.encode("utf-8"))
     if isinstance(tensors, torch.Tensor):
@@ -95,7 +95,7 @@ def batch_digests(encoder: str, cache_directory: Optional[str] = None) -> Dict[s
         for start in range(0, len(instances), BATCH_SIZE):
             batch = Batch(instances[start : start + BATCH_SIZE])
             batch.index_instances(vocabulary)
-            _digest_tensors(digest, batch.as_tensor_dict())
+            digest_tensors(digest, batch.as_tensor_dict())
         digests[name] = {"instances": len(instances), "sha256": digest.hexdigest()}
     return digests
 

@@ -3,8 +3,9 @@
 import json
 from dataclasses import dataclass
 from functools import cache
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
+from tokenizers import Encoding, Tokenizer
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from mtdnn_allennlp.common.encoders import resolve_encoder
@@ -12,7 +13,6 @@ from mtdnn_allennlp.common.encoders import resolve_encoder
 
 @dataclass
 class Encoded:
-    pieces: List[str]
     ids: List[int]
     type_ids: List[int]
     truncated: bool
@@ -60,6 +60,18 @@ def _byte_level_without_prefix_space(tokenizer: PreTrainedTokenizerFast) -> bool
 
 class PieceEncoder:
     """
+    Encodes texts, text pairs and pre-split words into the encoder's word pieces.
+
+    Encoding goes through the tokenizer's Rust backend (`tokenizers`), many examples per call:
+    a reader announces the inputs of the next chunk of examples (`request_texts`,
+    `request_words`), `encode_requested` encodes them in one `encode_batch` call each, and
+    `encode_texts` / `encode_words` then return the stored results; an input that was not
+    requested is encoded on its own, through the same code. The backend is a private copy of the
+    transformers tokenizer's, set up as transformers sets it for `tokenizer(first, second,
+    truncation="longest_first", max_length=max_length)`, so the pieces are those of that call
+    (fixtures/golden/reader_batches.json holds them). A truncated input is recognised by the
+    overflowing pieces the backend keeps, so it is tokenised once.
+
     # Parameters
 
     encoder : `str`
@@ -73,6 +85,12 @@ class PieceEncoder:
         self.encoder = encoder
         self.tokenizer = load_tokenizer(encoder)
         self.max_length = max_length
+        self._texts_backend = self._backend(self.tokenizer)
+        # As transformers returns them: only for a tokenizer whose model takes segment ids.
+        self._has_type_ids = "token_type_ids" in self.tokenizer.model_input_names
+        self._words_backend: Optional[Tokenizer] = None  # made on first use (see word_tokenizer)
+        self._requested_texts: Dict[Tuple[str, Optional[str]], Optional[Encoded]] = {}
+        self._requested_words: Dict[Tuple[str, ...], Optional[Encoded]] = {}
 
     @property
     def word_tokenizer(self) -> PreTrainedTokenizerFast:
@@ -83,37 +101,104 @@ class PieceEncoder:
     def pad_token_id(self) -> int:
         return self.tokenizer.pad_token_id or 0
 
-    def _result(self, encoding, truncated: bool, word_starts=None) -> Encoded:
-        ids = encoding["input_ids"]
-        type_ids = encoding.get("token_type_ids")
+    def _backend(self, tokenizer: PreTrainedTokenizerFast) -> Tokenizer:
+        """A copy of the tokenizer's backend, truncating as transformers' call does (no padding:
+        a saved tokenizer.json may carry a padding setting, which transformers turns off)."""
+        backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        backend.no_padding()
+        backend.enable_truncation(
+            self.max_length,
+            stride=0,
+            strategy="longest_first",
+            direction=tokenizer.truncation_side,
+        )
+        return backend
+
+    # --- requests: the inputs of the next examples, encoded in one call ----------------------
+
+    def request_texts(self, first: Any, second: Any = None) -> None:
+        """Announces that `encode_texts(first, second)` comes. Inputs that are not texts are
+        left out (the reader's checks will reject them)."""
+        if _is_text(first) and (second is None or _is_text(second)):
+            self._requested_texts.setdefault((first, second), None)
+
+    def request_words(self, words: Any) -> None:
+        """Announces that `encode_words(words)` comes (see `request_texts`)."""
+        if isinstance(words, (list, tuple)) and words and all(_is_text(w) for w in words):
+            self._requested_words.setdefault(tuple(words), None)
+
+    def encode_requested(self) -> None:
+        """Encodes every requested input not encoded yet, in one backend call per kind."""
+        pending = [key for key, value in self._requested_texts.items() if value is None]
+        for key, encoded in zip(pending, self._encode_texts_batch(pending), strict=True):
+            self._requested_texts[key] = encoded
+        pending_words = [key for key, value in self._requested_words.items() if value is None]
+        for key, encoded in zip(
+            pending_words, self._encode_words_batch(pending_words), strict=True
+        ):
+            self._requested_words[key] = encoded
+
+    def forget_requested(self) -> None:
+        self._requested_texts.clear()
+        self._requested_words.clear()
+
+    # --- encoding ------------------------------------------------------------------------
+
+    def encode_texts(self, first: str, second: Optional[str] = None) -> Encoded:
+        encoded = self._requested_texts.get((first, second))
+        return encoded if encoded is not None else self._encode_texts_batch([(first, second)])[0]
+
+    def encode_words(self, words: List[str]) -> Encoded:
+        encoded = self._requested_words.get(tuple(words))
+        if encoded is not None:
+            return encoded
+        return self._encode_words_batch([tuple(words)])[0]
+
+    def _encode_texts_batch(self, inputs: List[Tuple[str, Optional[str]]]) -> List[Encoded]:
+        if not inputs:
+            return []
+        encodings = self._texts_backend.encode_batch(
+            [first if second is None else (first, second) for first, second in inputs]
+        )
+        # The backend keeps what truncation cut off as `overflowing`: no second call is needed
+        # to tell a truncated input.
+        return [self._result(encoding, bool(encoding.overflowing)) for encoding in encodings]
+
+    def _encode_words_batch(self, inputs: List[Tuple[str, ...]]) -> List[Encoded]:
+        if not inputs:
+            return []
+        if self._words_backend is None:
+            self._words_backend = self._backend(self.word_tokenizer)
+        encodings = self._words_backend.encode_batch(
+            [list(words) for words in inputs], is_pretokenized=True
+        )
+        results = []
+        for words, encoding in zip(inputs, encodings, strict=True):
+            word_ids = encoding.word_ids
+            word_starts = [-1] * len(words)
+            for position, word in enumerate(word_ids):
+                if word is not None and word_starts[word] == -1:
+                    word_starts[word] = position
+            last_kept = max((w for w in word_ids if w is not None), default=-1)
+            truncated = last_kept < len(words) - 1
+            results.append(self._result(encoding, truncated, word_starts))
+        return results
+
+    def _result(self, encoding: Encoding, truncated: bool, word_starts=None) -> Encoded:
+        ids = encoding.ids
+        type_ids = encoding.type_ids if self._has_type_ids else None
         if not type_ids or not any(type_ids):
             # Tokenizers without segment ids (RoBERTa's) still mark the second text: 1 from its
             # first piece on, so heads that split premise from hypothesis (SAN) work with every
-            # encoder. The encoder ignores type ids when its type vocabulary has one entry.
-            type_ids = _segments(encoding.sequence_ids())
-        pieces = self.tokenizer.convert_ids_to_tokens(ids)
-        return Encoded(pieces, ids, type_ids, truncated, word_starts)
+            # encoder. The encoder ignores type ids when its type vocabulary has one entry. (A
+            # single text is all segment 0.)
+            single = encoding.n_sequences == 1
+            type_ids = [0] * len(ids) if single else _segments(encoding.sequence_ids)
+        return Encoded(ids, type_ids, truncated, word_starts)
 
-    def encode_texts(self, first: str, second: Optional[str] = None) -> Encoded:
-        encoding = self.tokenizer(first, second, truncation=False)
-        truncated = len(encoding["input_ids"]) > self.max_length
-        if truncated:
-            encoding = self.tokenizer(
-                first, second, truncation="longest_first", max_length=self.max_length
-            )
-        return self._result(encoding, truncated)
 
-    def encode_words(self, words: List[str]) -> Encoded:
-        encoding = self.word_tokenizer(
-            words, is_split_into_words=True, truncation=True, max_length=self.max_length
-        )
-        word_starts = [-1] * len(words)
-        for position, word in enumerate(encoding.word_ids()):
-            if word is not None and word_starts[word] == -1:
-                word_starts[word] = position
-        last_kept = max((w for w in encoding.word_ids() if w is not None), default=-1)
-        truncated = last_kept < len(words) - 1
-        return self._result(encoding, truncated, word_starts)
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def _segments(sequence_ids: List[Optional[int]]) -> List[int]:

@@ -105,7 +105,7 @@ def test_mtdnn_tsv_premise_and_one_hypothesis(tmp_path):
         "A man runs.",
     )
     assert instance["label"].label == 1  # type: ignore[attr-defined]
-    type_ids = [token.type_id for token in instance["tokens"].tokens]  # type: ignore
+    type_ids = instance["tokens"].type_ids.tolist()  # type: ignore[attr-defined]
     assert 0 in type_ids and 1 in type_ids  # two segments
 
 
@@ -123,7 +123,8 @@ def test_mtdnn_tsv_premise_and_multi_hypothesis(tmp_path):
     assert first["label"].label == 2  # type: ignore[attr-defined]
     assert len(first["tokens"]) == 3 and len(second["tokens"]) == 2  # type: ignore[arg-type]
     tokenizer = AutoTokenizer.from_pretrained(TINY_BERT)
-    pieces = [t.text for t in first["tokens"].field_list[2].tokens]  # type: ignore[attr-defined]
+    ids = first["tokens"].field_list[2].ids.tolist()  # type: ignore[attr-defined]
+    pieces = tokenizer.convert_ids_to_tokens(ids)
     expected = tokenizer.convert_ids_to_tokens(
         tokenizer("who wrote it?", "john wrote it")["input_ids"]
     )

@@ -73,7 +73,7 @@ def write_lines(tmp_path: Path, records: List[Any], name: str = "data.jsonl") ->
 
 
 def pair_ids(instance, position: int) -> List[int]:
-    return [token.text_id for token in instance["tokens"].field_list[position].tokens]
+    return instance["tokens"].field_list[position].ids.tolist()
 
 
 def expected_ids(tokenizer, first: str, second: Optional[str]) -> List[int]:

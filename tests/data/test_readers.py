@@ -85,7 +85,7 @@ def iob_sentences(path: Path, tag_column: int) -> List[Tuple[List[str], List[str
 
 
 def texts(instance: Instance) -> List[str]:
-    return [token.text for token in instance["tokens"].tokens]
+    return tokenizer().convert_ids_to_tokens(instance["tokens"].ids.tolist())
 
 
 def label_of(instance: Instance) -> int:
@@ -144,8 +144,8 @@ def test_rte_rows_labels_tokens_and_segments():
     first, row = instances[0], rows[0]
     premise, hypothesis = tokenizer().tokenize(row[1]), tokenizer().tokenize(row[2])
     assert texts(first) == ["[CLS]", *premise, "[SEP]", *hypothesis, "[SEP]"]
-    assert [t.text_id for t in first["tokens"].tokens] == tokenizer()(row[1], row[2])["input_ids"]
-    type_ids = [t.type_id for t in first["tokens"].tokens]
+    assert first["tokens"].ids.tolist() == tokenizer()(row[1], row[2])["input_ids"]
+    type_ids = first["tokens"].type_ids.tolist()
     assert type_ids == [0] * (len(premise) + 2) + [1] * (len(hypothesis) + 1)
     assert (meta(first)["premise"], meta(first)["hypothesis"]) == (row[1], row[2])
     assert first["task"].metadata == meta(first)["task"] == "rte"
@@ -161,7 +161,7 @@ def test_sst2_single_sentence_with_label_map():
     first = instances[0]
     assert texts(first)[0] == "[CLS]" and texts(first)[-1] == "[SEP]"
     assert texts(first).count("[SEP]") == 1
-    assert {t.type_id for t in first["tokens"].tokens} == {0}
+    assert set(first["tokens"].type_ids) == {0}
     assert meta(first)["premise"] == rows[0][0] and meta(first)["hypothesis"] is None
     assert meta(first)["id"] == 2  # no index column in SST-2's train: the line number
 

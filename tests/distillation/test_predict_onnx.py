@@ -50,7 +50,7 @@ def exported(roberta, tmp_path_factory):
 
 
 def _piece_ids(instance):
-    return [token.text_id for token in instance["tokens"].tokens]
+    return instance["tokens"].ids.tolist()
 
 
 def test_words_are_tokenised_with_the_readers_prefix_space(exported):

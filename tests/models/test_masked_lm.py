@@ -157,8 +157,8 @@ def test_texts_of_another_task_are_read_with_its_layout_as_pairs(tokenizer):
     assert len(instances) == len(rows)
     first = instances[0]
     expected = tokenizer(rows[0][1], rows[0][2], truncation="longest_first", max_length=128)
-    assert [t.text_id for t in first["tokens"].tokens] == expected["input_ids"]
-    assert {t.type_id for t in first["tokens"].tokens} == {0, 1}  # a pair stays a pair
+    assert first["tokens"].ids.tolist() == expected["input_ids"]
+    assert set(first["tokens"].type_ids) == {0, 1}  # a pair stays a pair
     # a mapping names each source's file
     both = list(reader.read(json.dumps({"rte": str(RTE_TRAIN)})))
     assert len(both) == len(rows)

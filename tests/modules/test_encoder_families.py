@@ -101,8 +101,9 @@ def test_each_word_starts_on_its_own_first_piece(folder):
     assert starts == sorted(set(starts)) and starts[0] == 1  # after the start token
     ends = starts[1:] + [len(encoded.ids) - 1]  # the end token follows the last word
     tokenizer = pieces.word_tokenizer
+    piece_texts = tokenizer.convert_ids_to_tokens(encoded.ids)
     for word, start, end in zip(WORDS, starts, ends, strict=True):
-        text = tokenizer.convert_tokens_to_string(encoded.pieces[start:end]).strip()
+        text = tokenizer.convert_tokens_to_string(piece_texts[start:end]).strip()
         assert text.lower() == word.lower()  # the tiny BERT and ELECTRA lower-case
 
 
@@ -118,11 +119,13 @@ def test_byte_level_words_are_tokenized_as_inside_a_sentence(family, tiny_encode
     # ...so words get a copy with a prefix space: every word starts with one ("Ġ"), as the
     # same word does after a space in running text.
     encoded = pieces.encode_words(WORDS)
-    assert all(encoded.pieces[start].startswith("Ġ") for start in encoded.word_starts)
+    piece_texts = pieces.tokenizer.convert_ids_to_tokens(encoded.ids)
+    assert all(piece_texts[start].startswith("Ġ") for start in encoded.word_starts)
     in_text = pieces.encode_texts("x " + " ".join(WORDS))
     assert encoded.ids[1:] == in_text.ids[2:]  # the same pieces as after "x " in a text
     # Texts keep the tokenizer as saved: no space is invented before the first word.
-    assert not pieces.encode_texts("Maria visited Paris").pieces[1].startswith("Ġ")
+    first_piece = pieces.encode_texts("Maria visited Paris").ids[1]
+    assert not pieces.tokenizer.convert_ids_to_tokens(first_piece).startswith("Ġ")
     assert load_tokenizer(folder) is pieces.tokenizer
     assert load_tokenizer(folder, split_words=True) is pieces.word_tokenizer
 
@@ -136,13 +139,10 @@ def test_other_tokenizers_use_one_tokenizer_for_words_and_texts(family, tiny_enc
 
 @pytest.mark.parametrize("family", ["roberta", "deberta", "deberta_v2"])
 def test_pair_inputs_mark_the_second_text(family, tiny_encoders):
-    encoded = PieceEncoder(str(tiny_encoders[family]), 64).encode_texts(
-        "The cat sat on the mat.", "A cat is sitting."
-    )
+    pieces = PieceEncoder(str(tiny_encoders[family]), 64)
+    encoded = pieces.encode_texts("The cat sat on the mat.", "A cat is sitting.")
     first_of_second = encoded.type_ids.index(1)
     assert set(encoded.type_ids[:first_of_second]) == {0}
     assert set(encoded.type_ids[first_of_second:]) == {1}
-    text = PieceEncoder(str(tiny_encoders[family]), 64).tokenizer.convert_tokens_to_string(
-        encoded.pieces[first_of_second:-1]
-    )
+    text = pieces.tokenizer.decode(encoded.ids[first_of_second:-1])
     assert text.replace("</s>", "").strip() == "A cat is sitting."

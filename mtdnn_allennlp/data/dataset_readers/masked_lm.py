@@ -12,12 +12,11 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import MetadataField, TextField
+from allennlp.data import DatasetReader, Instance
+from allennlp.data.fields import MetadataField
 
 from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
-from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.tasks import TaskDefinition
 from mtdnn_allennlp.tasks.types.masked_lm import TextMetadata
 
@@ -120,6 +119,9 @@ class MaskedLmTextReader(TaskReader):
                 {"text": texts[0], "text_pair": text_pair, "id": f"{self._source}:{example.line}"},
             )
 
+    def request_pieces(self, example: RawExample) -> None:
+        self.pieces.request_texts(example.fields.get("text"), example.fields.get("text_pair"))
+
     def text_to_instance(  # type: ignore[override]
         self,
         text: Optional[str] = None,
@@ -132,17 +134,10 @@ class MaskedLmTextReader(TaskReader):
             text_pair = None
         encoded = self.pieces.encode_texts(text, text_pair)
         self.truncated += encoded.truncated
-        tokens = [
-            Token(text=piece, text_id=piece_id, type_id=type_id)
-            for piece, piece_id, type_id in zip(
-                encoded.pieces, encoded.ids, encoded.type_ids, strict=True
-            )
-        ]
-        indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
         metadata = TextMetadata(id=id if id is not None else line, task=self.task.name, text=text)
         return Instance(
             {
-                "tokens": TextField(tokens, {"tokens": indexer}),
+                "tokens": self.pieces_field(encoded.ids, encoded.type_ids),
                 "task": MetadataField(self.task.name),
                 "metadata": MetadataField(metadata),
             }

@@ -16,7 +16,7 @@ The pair of a choice:
 | a blank marker in the context only | context with the choice in the blank | question, if any |
 """
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from allennlp.data import Instance
 
@@ -53,7 +53,7 @@ def choice_instance(
     for first, second in pairs:
         encoded = reader.pieces.encode_texts(first, second)
         truncated = truncated or encoded.truncated
-        fields_per_choice.append(reader._text_field(encoded))
+        fields_per_choice.append(reader.pieces_field(encoded.ids, encoded.type_ids))
     reader.truncated += truncated  # counted once per example, like the other data formats
     if truncated:
         metadata["truncated"] = True
@@ -120,6 +120,18 @@ def choice_pair(
     if context is not None and question is not None:
         return context, f"{question} {choice}"
     return (context if context is not None else question), choice  # type: ignore[return-value]
+
+
+def choice_pairs(reader: "TaskReader", example: Mapping[str, Any]) -> List[Tuple[str, Any]]:
+    """The pairs `choice_instance` will encode for an example, or none where the example is
+    malformed (its build reports it)."""
+    try:
+        context = _optional_text(example.get("context"), "context")
+        question = _optional_text(example.get("question"), "question")
+        choices = checked_choices(example.get("choices"))
+        return [choice_pair(context, question, choice, reader.blank) for choice in choices]
+    except DataError:
+        return []
 
 
 def choice_index(label: Any, choices: List[str]) -> int:

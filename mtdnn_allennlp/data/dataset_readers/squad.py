@@ -13,13 +13,12 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import MetadataField, TensorField, TextField
+from allennlp.data import DatasetReader, Instance
+from allennlp.data.fields import MetadataField, TensorField
 
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.common.registered_names import register
 from mtdnn_allennlp.data.dataset_readers.task_reader import RawExample, TaskReader
-from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.tasks.types.span_extraction import WindowMetadata
 
 logger = logging.getLogger(__name__)
@@ -262,13 +261,10 @@ class SquadReader(TaskReader):
                 tuple(span) if part == 1 else None
                 for span, part in zip(encoding["offset_mapping"][window], sequence, strict=True)
             ]
-            type_ids = encoding["token_type_ids"][window] if "token_type_ids" in encoding else None
-            tokens = [
-                Token(text=piece, text_id=piece_id, type_id=type_ids[i] if type_ids else 0)
-                for i, (piece, piece_id) in enumerate(
-                    zip(tokenizer.convert_ids_to_tokens(ids), ids, strict=True)
-                )
-            ]
+            if "token_type_ids" in encoding:
+                type_ids = encoding["token_type_ids"][window]
+            else:  # a tokenizer without segment ids (RoBERTa's): all 0
+                type_ids = [0] * len(ids)
             allowed = [span is not None for span in offsets]
             allowed[NO_ANSWER] = True
             metadata = WindowMetadata(
@@ -280,9 +276,7 @@ class SquadReader(TaskReader):
                 answers=answer_texts,
             )
             fields = {
-                "tokens": TextField(
-                    tokens, {"tokens": WordpieceIdsIndexer(self.pieces.pad_token_id)}
-                ),
+                "tokens": self.pieces_field(ids, type_ids),
                 "task": MetadataField(self.task.name),
                 "metadata": MetadataField(metadata),
                 "answer_mask": TensorField(torch.tensor(allowed, dtype=torch.bool)),

@@ -18,20 +18,14 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.util import is_distributed
-from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import (
-    Field,
-    LabelField,
-    ListField,
-    MetadataField,
-    TensorField,
-    TextField,
-)
+from allennlp.data import DatasetReader, Instance
+from allennlp.data.fields import Field, LabelField, ListField, MetadataField, TensorField
 
 from mtdnn_allennlp.common.environment import setting
 from mtdnn_allennlp.common.errors import DataError
 from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.dataset_readers import tokenization_cache
+from mtdnn_allennlp.data.fields import WordPiecesField
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.data.tokenization import PieceEncoder
 from mtdnn_allennlp.losses import IGNORE_INDEX
@@ -149,6 +143,7 @@ class TaskReader(DatasetReader):
         self.label_map = label_map or {}
         self.skip_invalid = skip_invalid
         self._pieces: Optional[PieceEncoder] = None
+        self._indexer: Optional[WordpieceIdsIndexer] = None  # one for all the reader's fields
         self.truncated = self.skipped = self.read_count = 0
 
     @property
@@ -200,8 +195,7 @@ class TaskReader(DatasetReader):
         if self.cache_directory is not None:
             yield from self._read_cached(path)
         else:
-            for example in self.shard_iterable(self._examples(path)):
-                instances, _ = self._build(example, path)
+            for instances, _ in self._build_all(self.shard_iterable(self._examples(path)), path):
                 if instances is not None:
                     self.read_count += 1
                     yield from instances
@@ -239,6 +233,32 @@ class TaskReader(DatasetReader):
                 task=self.task.name,
                 fix=unexpected.fix,
             ) from None
+
+    # Examples read ahead and tokenised in one call: large enough that the tokenizer's per-call
+    # cost vanishes, small enough that a lazy read holds little at once.
+    CHUNK = 1024
+
+    def _build_all(
+        self, examples: Iterable[RawExample], path: Path
+    ) -> Iterator[Tuple[Optional[List[Instance]], bool]]:
+        """`_build` of each example, a chunk at a time: the word pieces of a chunk's inputs are
+        encoded in one tokenizer call (`request_pieces`, `PieceEncoder.encode_requested`)."""
+        iterator = iter(examples)
+        while chunk := list(itertools.islice(iterator, self.CHUNK)):
+            for example in chunk:
+                if example.error is None:
+                    self.request_pieces(example)
+            self.pieces.encode_requested()
+            try:
+                for example in chunk:
+                    yield self._build(example, path)
+            finally:
+                self.pieces.forget_requested()
+
+    def request_pieces(self, example: RawExample) -> None:
+        """Announces the texts (or words) that building `example` will encode (the data
+        format's `request_pieces`), so that they are encoded with the rest of the chunk."""
+        data_format(self.task.data_format).request_pieces(self, example.fields)
 
     def _build(self, example: RawExample, path: Path) -> Tuple[Optional[List[Instance]], bool]:
         """The example's instances (None if skipped) and whether it was truncated."""
@@ -324,7 +344,7 @@ class TaskReader(DatasetReader):
             logger.info("task %s: tokenised instances from cache %s", self.task.name, cache_file)
         else:
             examples = itertools.islice(self._examples(path), limit)
-            entries = [self._build(example, path) for example in examples]
+            entries = list(self._build_all(examples, path))
             tokenization_cache.save_entries(cache_file, entries)
             logger.info("task %s: tokenised instances cached in %s", self.task.name, cache_file)
         self.truncated = self.skipped = 0
@@ -376,8 +396,8 @@ class TaskReader(DatasetReader):
         inputs, and its target when known: `DataFormat` in tasks/types/); the format builds the
         instance, and the task type its target field. Keys of other data formats are ignored,
         as a layout may read them for every format."""
-        unknown = sorted(set(example) - set(example_keys()))
-        if unknown:
+        if not example_keys().issuperset(example):
+            unknown = sorted(set(example) - example_keys())
             raise TypeError(f"text_to_instance() got unexpected keys {unknown}")
         task = self.task
         layout = data_format(task.data_format)
@@ -394,23 +414,19 @@ class TaskReader(DatasetReader):
         self.truncated += encoded.truncated
         if encoded.truncated:  # the predictor says so in the example's output
             metadata["truncated"] = True
-        fields["tokens"] = self._text_field(encoded)
+        fields["tokens"] = self.pieces_field(encoded.ids, encoded.type_ids)
         fields["task"] = MetadataField(self.task.name)
         fields["metadata"] = MetadataField(metadata)
         return Instance(fields)
 
-    def _text_field(self, encoded) -> TextField:
-        tokens = [
-            Token(text=piece, text_id=piece_id, type_id=type_id)
-            for piece, piece_id, type_id in zip(
-                encoded.pieces, encoded.ids, encoded.type_ids, strict=True
-            )
-        ]
-        indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
-        return TextField(tokens, {"tokens": indexer})
+    def pieces_field(self, ids: List[int], type_ids: List[int]) -> WordPiecesField:
+        """The `tokens` field of an encoded text (pair)."""
+        if self._indexer is None:
+            self._indexer = WordpieceIdsIndexer(pad_token_id=self.pieces.pad_token_id)
+        return WordPiecesField(ids, type_ids, self._indexer)
 
     def _candidates_instance(
-        self, pairs: List[TextField], metadata: Dict[str, Any], index: Optional[int]
+        self, pairs: List[WordPiecesField], metadata: Dict[str, Any], index: Optional[int]
     ) -> Instance:
         """An example with several (text, candidate) pairs, ranking's and multiple choice's:
         `tokens` pads to (batch, candidates, pieces); `label` is the right candidate's index."""

@@ -29,19 +29,22 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import torch
-from allennlp.data import Field, Instance, Token
-from allennlp.data.fields import LabelField, ListField, MetadataField, TensorField, TextField
+from allennlp.data import Field, Instance
+from allennlp.data.fields import LabelField, ListField, MetadataField, TensorField
 
 from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.encoders import resolve_encoder
 from mtdnn_allennlp.compat import allennlp_internals
+from mtdnn_allennlp.data.fields import WordPiecesField
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
 from mtdnn_allennlp.version import VERSION
 
 logger = logging.getLogger(__name__)
 
 # Bump when the cached entries change shape, so old entries are ignored rather than misread.
-CACHE_FORMAT = 3  # 2: a list of instances per entry (SQuAD windows); 3: JSON, no pickle
+# 2: a list of instances per entry (SQuAD windows); 3: JSON, no pickle; 4: word pieces as ids
+# (WordPiecesField), without their texts.
+CACHE_FORMAT = 4
 
 # Files that define how a tokenizer splits text, across BERT, RoBERTa, SentencePiece models.
 TOKENIZER_FILES = (
@@ -144,21 +147,12 @@ def _decode_entry(entry: List[Any]) -> Tuple[Optional[List[Instance]], bool]:
 
 
 def _encode_field(field: Field) -> Dict[str, Any]:
-    if isinstance(field, TextField):
-        indexers = {}
-        for name, indexer in field.token_indexers.items():
-            if not isinstance(indexer, WordpieceIdsIndexer):
-                raise TypeError(f"token indexer {type(indexer).__name__}")
-            indexers[name] = indexer._pad_token_id
-        tokens = field.tokens
-        texts = [token.text for token in tokens]
-        ids = [token.text_id for token in tokens]
+    if isinstance(field, WordPiecesField):
         return {
-            "kind": "text",
-            "texts": texts,
-            "ids": ids,
-            "type_ids": [token.type_id for token in tokens],
-            "indexers": indexers,
+            "kind": "pieces",
+            "ids": field.ids.tolist(),
+            "type_ids": field.type_ids.tolist(),
+            "pad": field.indexer.pad_token_id,
         }
     if isinstance(field, LabelField):
         label_settings = allennlp_internals.label_field_settings(field)
@@ -178,7 +172,11 @@ def _encode_field(field: Field) -> Dict[str, Any]:
             "padding_value": field.padding_value,
         }
     if isinstance(field, MetadataField):
-        return {"kind": "metadata", "value": _encode_value(field.metadata)}
+        tuples: List[bool] = []
+        value = _encode_value(field.metadata, tuples)
+        # Most metadata holds no tuple (only texts, numbers, lists): it is read back as JSON
+        # gives it, without a walk through every value.
+        return {"kind": "metadata", "value": value, "tuples": bool(tuples)}
     if isinstance(field, ListField):
         return {"kind": "list", "fields": [_encode_field(each) for each in field.field_list]}
     raise TypeError(f"field {type(field).__name__}")
@@ -189,18 +187,9 @@ _DTYPES = {"float32", "float64", "float16", "int64", "int32", "int16", "int8", "
 
 def _decode_field(value: Dict[str, Any]) -> Field:
     kind = value["kind"]
-    if kind == "text":
-        tokens = [
-            Token(text=_str(text), text_id=_int(text_id), type_id=_int(type_id))
-            for text, text_id, type_id in zip(
-                value["texts"], value["ids"], value["type_ids"], strict=True
-            )
-        ]
-        indexers = {
-            str(name): WordpieceIdsIndexer(pad_token_id=_int(pad))
-            for name, pad in value["indexers"].items()
-        }
-        return TextField(tokens, indexers)
+    if kind == "pieces":
+        # array() takes only integers in range (its typecode's), so a damaged entry fails here.
+        return WordPiecesField(value["ids"], value["type_ids"], _indexer(_int(value["pad"])))
     if kind == "label":
         return LabelField(
             value["label"],
@@ -215,24 +204,37 @@ def _decode_field(value: Dict[str, Any]) -> Field:
         tensor = torch.tensor(value["values"], dtype=dtype).reshape(shape)
         return TensorField(tensor, padding_value=value["padding_value"])
     if kind == "metadata":
-        return MetadataField(_decode_value(value["value"]))
+        metadata = value["value"]
+        return MetadataField(_decode_value(metadata) if value["tuples"] else metadata)
     if kind == "list":
         return ListField([_decode_field(each) for each in value["fields"]])
     raise ValueError(f"field kind {kind!r}")
 
 
-def _encode_value(value: Any) -> Any:
-    """Metadata as JSON: tuples are marked so that they come back as tuples."""
+_INDEXERS: Dict[int, WordpieceIdsIndexer] = {}
+
+
+def _indexer(pad_token_id: int) -> WordpieceIdsIndexer:
+    """One indexer per pad id, shared by every field read from the cache."""
+    if pad_token_id not in _INDEXERS:
+        _INDEXERS[pad_token_id] = WordpieceIdsIndexer(pad_token_id=pad_token_id)
+    return _INDEXERS[pad_token_id]
+
+
+def _encode_value(value: Any, tuples: List[bool]) -> Any:
+    """Metadata as JSON: tuples are marked so that they come back as tuples (and `tuples` gets
+    an entry for each)."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, tuple):
-        return {"__tuple__": [_encode_value(each) for each in value]}
+        tuples.append(True)
+        return {"__tuple__": [_encode_value(each, tuples) for each in value]}
     if isinstance(value, list):
-        return [_encode_value(each) for each in value]
+        return [_encode_value(each, tuples) for each in value]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         if "__tuple__" in value:
             raise TypeError("metadata key '__tuple__'")
-        return {key: _encode_value(each) for key, each in value.items()}
+        return {key: _encode_value(each, tuples) for key, each in value.items()}
     raise TypeError(f"metadata value of type {type(value).__name__}")
 
 

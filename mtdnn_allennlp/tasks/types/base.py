@@ -25,6 +25,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    FrozenSet,
     List,
     Mapping,
     Optional,
@@ -70,7 +71,8 @@ class ExampleMetadata(TypedDict, total=False):
 class DataFormat:
     """What an example of a data format holds (`input_fields`, read by every layout and by the
     predictor; `optional_fields`; the gold target's key `target_field`) and how it becomes an
-    instance (`build`, from a `TaskReader`)."""
+    instance (`build`, from a `TaskReader`). `request_pieces` announces the texts that `build`
+    will encode, so that a reader encodes a chunk of examples in one tokenizer call."""
 
     name: str = ""
     input_fields: Tuple[str, ...] = ()
@@ -91,12 +93,17 @@ class DataFormat:
 
     reader_hint = ""
 
+    def request_pieces(self, reader: "TaskReader", example: Mapping[str, Any]) -> None:
+        """Calls `reader.pieces.request_texts` (or `request_words`) with each input that
+        `build` will encode. Optional: what is not requested is encoded when it is built."""
+
 
 DATA_FORMATS: Dict[str, DataFormat] = {}
 
 
 def register_data_format(data_format: DataFormat) -> DataFormat:
     DATA_FORMATS[data_format.name] = data_format
+    _example_keys.clear()  # a new format may read new keys
     return data_format
 
 
@@ -104,15 +111,20 @@ def data_format(name: str) -> DataFormat:
     return DATA_FORMATS[name]
 
 
-def example_keys() -> Tuple[str, ...]:
+_example_keys: List[FrozenSet[str]] = []  # computed once per set of registered formats
+
+
+def example_keys() -> FrozenSet[str]:
     """Every key some data format reads (inputs, optional inputs and targets)."""
-    keys = {
-        key
-        for each in DATA_FORMATS.values()
-        for key in (*each.input_fields, *each.optional_fields, each.target_field)
-        if key is not None
-    }
-    return tuple(sorted(keys))
+    if not _example_keys:
+        keys = {
+            key
+            for each in DATA_FORMATS.values()
+            for key in (*each.input_fields, *each.optional_fields, each.target_field)
+            if key is not None
+        }
+        _example_keys.append(frozenset(keys))
+    return _example_keys[0]
 
 
 # --- soft targets ---------------------------------------------------------------------------

@@ -49,6 +49,10 @@ class TextPairFormat(DataFormat):
             fields["label"] = reader.task.kind.label_field(reader, target)
         return reader._finish_instance(fields, encoded, metadata)
 
+    def request_pieces(self, reader, example) -> None:
+        hypothesis = example.get("hypothesis") if "hypothesis" in self.input_fields else None
+        reader.pieces.request_texts(example.get("premise"), hypothesis)
+
 
 PREMISE_ONLY = register_data_format(TextPairFormat("premise_only", ["premise"]))
 PREMISE_AND_ONE_HYPOTHESIS = register_data_format(

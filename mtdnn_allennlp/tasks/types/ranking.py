@@ -33,7 +33,7 @@ class CandidatesMetadata(ExampleMetadata, total=False):
 
 class MultiHypothesisFormat(DataFormat):
     """`{"premise": ..., "hypotheses": [...], "label": index}`: one instance per premise,
-    `tokens` a ListField holding one (premise, hypothesis) TextField per candidate, so a batch
+    `tokens` a ListField holding one (premise, hypothesis) WordPiecesField per candidate, so a batch
     pads to (batch, candidates, pieces) and the model encodes every pair with the shared
     encoder; `label` is the right candidate's index."""
 
@@ -57,13 +57,19 @@ class MultiHypothesisFormat(DataFormat):
         for hypothesis in hypotheses:
             encoded = reader.pieces.encode_texts(premise, hypothesis)
             truncated = truncated or encoded.truncated
-            pairs.append(reader._text_field(encoded))
+            pairs.append(reader.pieces_field(encoded.ids, encoded.type_ids))
         reader.truncated += truncated  # once per example, as the count's log line says
         if truncated:
             metadata["truncated"] = True
         metadata.update(CandidatesMetadata(premise=premise, hypotheses=hypotheses))
         index = None if target is None else candidate_index(target, len(hypotheses))
         return reader._candidates_instance(pairs, metadata, index)
+
+    def request_pieces(self, reader, example) -> None:
+        hypotheses = example.get("hypotheses")
+        if isinstance(hypotheses, (list, tuple)):
+            for hypothesis in hypotheses:
+                reader.pieces.request_texts(example.get("premise"), hypothesis)
 
 
 def candidate_index(label: Any, count: int) -> int:
@@ -105,6 +111,12 @@ class MultipleChoiceFormat(DataFormat):
             target,
             metadata,
         )
+
+    def request_pieces(self, reader, example) -> None:
+        from mtdnn_allennlp.data.dataset_readers.multiple_choice import choice_pairs
+
+        for first, second in choice_pairs(reader, example):
+            reader.pieces.request_texts(first, second)
 
 
 register_data_format(MultiHypothesisFormat())

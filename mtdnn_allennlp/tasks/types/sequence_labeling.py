@@ -43,6 +43,9 @@ class SequenceFormat(DataFormat):
             )
         return reader._finish_instance(fields, encoded, metadata)
 
+    def request_pieces(self, reader, example) -> None:
+        reader.pieces.request_words(example.get("words"))
+
 
 register_data_format(SequenceFormat())
 
