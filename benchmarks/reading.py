@@ -89,6 +89,7 @@ def child(package_root: Path, tasks: List[str], cache: Path, digest: bool) -> Di
     instances = read()
     figures["first_read_seconds"] = time.perf_counter() - start
     figures["examples"] = sum(len(each) for each in instances)
+    figures["peak_rss_mb"] = common.peak_rss_mb()  # the process holding every instance read
     if not any(cache.iterdir()):
         read(cache)  # fills the cache (not timed)
     start = time.perf_counter()
@@ -174,6 +175,7 @@ def measure(args, baseline_tree: Path, workdir: Path) -> Dict[str, Any]:
         )
         for kind in ("first_read", "cached_read")
     }
+    memory = {name: common.summary([r[name]["peak_rss_mb"] for r in rounds]) for name in trees}
     for each in rounds[0].values():
         each.pop("digests"), each.pop("cached_digests")
     return {
@@ -183,6 +185,7 @@ def measure(args, baseline_tree: Path, workdir: Path) -> Dict[str, Any]:
         "rounds": rounds,
         "examples_per_second": speed,
         "speedup": ratios,
+        "peak_rss_mb": memory,
         "identical_batches": identical,
         "identical_cached_batches": identical_cached,
     }
@@ -199,6 +202,7 @@ def markdown(result: Dict[str, Any]) -> str:
     loads = [each["load_mean"] for r in result["rounds"] for each in r.values()]
     first = common.summary(result["examples_per_second"]["this tree"]["first_read"])["median"]
     cached = result["speedup"]["cached_read"]["median"]
+    memory = result["peak_rss_mb"]
     return (
         f"Reading the whole train files of {', '.join(result['tasks'])} ({result['examples']:,} "
         f"examples, max 128 pieces, 1 thread), this tree against {result['baseline']}, "
@@ -209,6 +213,9 @@ def markdown(result: Dict[str, Any]) -> str:
         + common.spread_text(result["speedup"]["first_read"])
         + ", cached read "
         + common.spread_text(result["speedup"]["cached_read"])
+        + f"\n\npeak RSS of a process holding every instance read (after the first read): "
+        f"baseline {memory['baseline']['median']:,.0f} MiB, this tree "
+        f"{memory['this tree']['median']:,.0f} MiB"
         + f"\n\ntargets: first read >= {FIRST_READ_TARGET:,.0f} examples/s: {first:,.0f} "
         f"({'met' if first >= FIRST_READ_TARGET else 'missed'}); cached read >= "
         f"{CACHED_SPEEDUP_TARGET:g}x the baseline's: {cached:.2f}x "

@@ -19,11 +19,11 @@ class WordPiecesField(Field[WordPieceTensors]):
     tokenizer made them.
 
     allennlp's `TextField` holds a `Token` object per piece, which its indexer reads back into
-    ids: for a reader that gets ids from the tokenizer, that is two conversions and a Python
-    object per piece (a third of the reading time, and most of the memory, of a large set). Here
-    the ids are stored as they come, in compact arrays (4 bytes a piece, 1 byte a segment id),
-    and the indexer pads them into the tensors the model takes, the same tensors a TextField
-    with `WordpieceIdsIndexer` gives (fixtures/golden/reader_batches.json).
+    ids: for a reader that gets ids from the tokenizer, that is a Python object per piece made,
+    cached and read back. Here the ids are stored as they come, in compact arrays (4 bytes a
+    piece, 1 byte a segment id), and the indexer pads them into the tensors the model takes, the
+    same tensors a TextField with `WordpieceIdsIndexer` gives (fixtures/golden/reader_batches.json;
+    benchmarks/reading.py measures the time and memory saved).
 
     # Parameters
 
