@@ -15,16 +15,20 @@ is a SHA-256 over all three:
 
 An entry is one file: a header line `mtdnn-tokenisation-cache <format> <sha256> <length>` and a
 JSON body. Nothing in it can run code (no pickle): the body lists each example's fields by kind
-(word pieces and their ids, labels, tensors as flat number lists with dtype and shape, JSON
-metadata with tuples marked), and loading rebuilds the allennlp fields from those values only.
+(word-piece and segment ids as base64 arrays, labels, tensors as flat number lists with dtype
+and shape, JSON metadata with tuples marked), and loading rebuilds the allennlp fields from
+those values only.
 The checksum covers the body, so a damaged, truncated or foreign entry, or one of another format,
 is ignored with a warning and rebuilt. Entries are written atomically (a temporary file, then
 a rename), so concurrent runs and interrupted writes never leave a half-written entry behind.
 """
 
+import base64
 import hashlib
 import json
 import logging
+import sys
+from array import array
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -34,6 +38,7 @@ from allennlp.data.fields import LabelField, ListField, MetadataField, TensorFie
 
 from mtdnn_allennlp.common.atomic import atomic_file
 from mtdnn_allennlp.common.encoders import resolve_encoder
+from mtdnn_allennlp.common.garbage_collection import no_cyclic_gc
 from mtdnn_allennlp.compat import allennlp_internals
 from mtdnn_allennlp.data.fields import WordPiecesField
 from mtdnn_allennlp.data.token_indexers import WordpieceIdsIndexer
@@ -42,8 +47,8 @@ from mtdnn_allennlp.version import VERSION
 logger = logging.getLogger(__name__)
 
 # Bump when the cached entries change shape, so old entries are ignored rather than misread.
-# 2: a list of instances per entry (SQuAD windows); 3: JSON, no pickle; 4: word pieces as ids
-# (WordPiecesField), without their texts.
+# 2: a list of instances per entry (SQuAD windows); 3: JSON, no pickle; 4: word pieces as id
+# arrays (WordPiecesField), without their texts.
 CACHE_FORMAT = 4
 
 # Files that define how a tokenizer splits text, across BERT, RoBERTa, SentencePiece models.
@@ -110,7 +115,8 @@ def load_entries(path: Path) -> Optional[List[Any]]:
             raise ValueError(f"not a format-{CACHE_FORMAT} entry")
         if int(header[3]) != len(body) or hashlib.sha256(body).hexdigest() != header[2]:
             raise ValueError("checksum mismatch (damaged or truncated)")
-        return [_decode_entry(entry) for entry in json.loads(body.decode("utf-8"))]
+        with no_cyclic_gc():
+            return [_decode_entry(entry) for entry in json.loads(body.decode("utf-8"))]
     except Exception as error:  # untrusted bytes: any failure means "rebuild", never a crash
         logger.warning("rebuilding unreadable tokenisation cache entry %s: %s", path, error)
         return None
@@ -150,8 +156,8 @@ def _encode_field(field: Field) -> Dict[str, Any]:
     if isinstance(field, WordPiecesField):
         return {
             "kind": "pieces",
-            "ids": field.ids.tolist(),
-            "type_ids": field.type_ids.tolist(),
+            "ids": _array_text(field.ids),
+            "type_ids": _array_text(field.type_ids),
             "pad": field.indexer.pad_token_id,
         }
     if isinstance(field, LabelField):
@@ -188,8 +194,9 @@ _DTYPES = {"float32", "float64", "float16", "int64", "int32", "int16", "int8", "
 def _decode_field(value: Dict[str, Any]) -> Field:
     kind = value["kind"]
     if kind == "pieces":
-        # array() takes only integers in range (its typecode's), so a damaged entry fails here.
-        return WordPiecesField(value["ids"], value["type_ids"], _indexer(_int(value["pad"])))
+        ids = _array(value["ids"], WordPiecesField.IDS)
+        type_ids = _array(value["type_ids"], WordPiecesField.TYPE_IDS)
+        return WordPiecesField(ids, type_ids, _indexer(_int(value["pad"])))
     if kind == "label":
         return LabelField(
             value["label"],
@@ -209,6 +216,23 @@ def _decode_field(value: Dict[str, Any]) -> Field:
     if kind == "list":
         return ListField([_decode_field(each) for each in value["fields"]])
     raise ValueError(f"field kind {kind!r}")
+
+
+def _array_text(values: array) -> str:
+    """An id array as text: its bytes, little-endian, in base64. JSON reads a string many times
+    faster than a list of numbers, and the array is rebuilt from the bytes without a loop."""
+    if sys.byteorder == "big":
+        values = array(values.typecode, values)
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _array(text: Any, typecode: str) -> array:
+    values = array(typecode)
+    values.frombytes(base64.b64decode(_str(text), validate=True))  # a bad length raises
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
 
 
 _INDEXERS: Dict[int, WordpieceIdsIndexer] = {}

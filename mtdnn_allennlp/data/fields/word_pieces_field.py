@@ -37,13 +37,16 @@ class WordPiecesField(Field[WordPieceTensors]):
 
     __slots__ = ["ids", "type_ids", "indexer"]
 
+    IDS = "i"  # the arrays' typecodes: 32-bit ids, 8-bit segment ids
+    TYPE_IDS = "b"
+
     def __init__(
         self, ids: Sequence[int], type_ids: Sequence[int], indexer: WordpieceIdsIndexer
     ) -> None:
         if len(ids) != len(type_ids):
             raise ValueError(f"{len(ids)} word-piece ids but {len(type_ids)} segment ids")
-        self.ids = array("i", ids)
-        self.type_ids = array("b", type_ids)
+        self.ids = _array(ids, self.IDS)
+        self.type_ids = _array(type_ids, self.TYPE_IDS)
         self.indexer = indexer
 
     def __len__(self) -> int:
@@ -66,3 +69,10 @@ class WordPiecesField(Field[WordPieceTensors]):
 
     def __str__(self) -> str:
         return f"WordPiecesField of {len(self.ids)} pieces: {self.ids.tolist()}"
+
+
+def _array(values: Sequence[int], typecode: str) -> array:
+    """`values` as an array of `typecode`: taken as it is if it already is one (the cache)."""
+    if isinstance(values, array) and values.typecode == typecode:
+        return values
+    return array(typecode, values)
