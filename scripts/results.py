@@ -265,6 +265,8 @@ GROUPS["mtl_full"] = {
         Comparison("rte-equal-updates", "rte+nli", "rte accuracy"),
         Comparison("rte", "rte-equal-updates", "rte accuracy"),
         Comparison("rte", "rte+nli-refined", "rte accuracy"),
+        # Does MT-DNN's second stage add to the multi-task model it starts from?
+        Comparison("rte+nli", "rte+nli-refined", "rte accuracy"),
     ],
 }
 
