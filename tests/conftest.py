@@ -1,22 +1,42 @@
 """Shared test set-up: registers every component, and runs the stock allennlp CLI."""
 
+import atexit
 import json
 import os
+import shutil
 import subprocess
-import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
+import torch
 from allennlp.common.util import import_module_and_submodules
+
+from tests.support import allennlp_server
 
 # pytest does not read .allennlp_plugins: register the package's components here.
 import_module_and_submodules("mtdnn_allennlp")
+# The in-process tests' tiny models too (see `_base_env`).
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 TINY_BERT = FIXTURES / "tiny_bert"
-ALLENNLP = Path(sys.executable).parent / "allennlp"
+# The tests' `allennlp` command: the real one, run through tests/support/allennlp_server.py,
+# which forks each run from a process that has already imported allennlp (14 s a run become
+# 2). MTDNN_TEST_REAL_PROCESSES=1 gives the installed command itself.
+REAL_ALLENNLP = allennlp_server.REAL_ALLENNLP
+# Under /tmp: a Unix socket's path must stay under 108 bytes, which a long $TMPDIR can break.
+_SCRATCH = Path(
+    tempfile.mkdtemp(prefix="mtdnn-tests-", dir="/tmp" if os.path.isdir("/tmp") else None)
+)
+atexit.register(shutil.rmtree, _SCRATCH, ignore_errors=True)
+if os.environ.get(allennlp_server.REAL_PROCESSES_VARIABLE) == "1":
+    ALLENNLP = REAL_ALLENNLP
+else:
+    ALLENNLP = allennlp_server.client_script(_SCRATCH)
+_server_socket: Optional[str] = None
 
 
 def pytest_collection_modifyitems(config, items):
@@ -31,10 +51,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def cli_env(**overrides: str) -> Dict[str, str]:
-    """The environment of a CLI run: the tiny encoder and the fixtures unless overridden."""
+def _base_env() -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MTDNN_")}
     env.update(MTDNN_ENCODER=str(TINY_BERT), HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
+    # Tiny models on one thread: `make test` runs a test process per core, and a run that
+    # spreads its tiny matrix products over busy cores waits on its thread pool (a 10-epoch
+    # tutorial run took 54 s on two threads beside one other job, 2.6 s on one).
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def _allennlp_server() -> str:
+    """The socket of this test process's allennlp server, started on first use."""
+    global _server_socket
+    if _server_socket is None:
+        _server_socket = allennlp_server.start_server(_SCRATCH, _base_env())
+    return _server_socket
+
+
+def cli_env(**overrides: str) -> Dict[str, str]:
+    """The environment of a CLI run: the tiny encoder and the fixtures unless overridden, and
+    the address of the server behind `ALLENNLP`."""
+    env = _base_env()
+    if ALLENNLP != REAL_ALLENNLP:
+        env[allennlp_server.SOCKET_VARIABLE] = _allennlp_server()
     env.update(overrides)
     return env
 
@@ -47,7 +87,7 @@ def run_allennlp(
     include_package: bool = True,
 ) -> subprocess.CompletedProcess:
     """Runs `allennlp ARGS --include-package mtdnn_allennlp` as a user would (in `cwd`; without
-    `--include-package` when `include_package` is false)."""
+    `--include-package` when `include_package` is false), through `ALLENNLP`."""
     command = [str(ALLENNLP), *args]
     if include_package:
         command += ["--include-package", "mtdnn_allennlp"]
@@ -67,8 +107,8 @@ def trained_run(tmp_path_factory) -> Callable[..., Path]:
     train CONFIG` with the tiny encoder, the fixtures and `env` (as `cli_env`), trained once per
     test process for each distinct (config, overrides, include, env) and shared by every test
     module that asks for the same run. Tiny models train on one thread (`OMP_NUM_THREADS=1`
-    unless `env` says), or the subprocesses wait on thread pools on a busy machine. Treat the
-    folder as read-only: copy it to change it. `run.log` beside it holds the run's output."""
+    unless `env` says, see `cli_env`). Treat the folder as read-only: copy it to change it.
+    `run.log` beside it holds the run's output."""
     runs: Dict[Tuple[Any, ...], Path] = {}
 
     def train(
@@ -77,7 +117,6 @@ def trained_run(tmp_path_factory) -> Callable[..., Path]:
         include: Sequence[str] = (),
         **env: str,
     ) -> Path:
-        env.setdefault("OMP_NUM_THREADS", "1")
         key = (config, json.dumps(overrides, sort_keys=True), tuple(include), *sorted(env.items()))
         if key not in runs:
             folder = tmp_path_factory.mktemp(Path(config).stem) / "run"
