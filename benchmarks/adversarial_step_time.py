@@ -82,8 +82,11 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
     optimizer = torch.optim.AdamW(parameters, lr=0.0, **fused_kwargs(parameters))
     trainer = allennlp_internals.trainer_stand_in(model, data_loader=[None])
 
+    # The modes share one model: each step sets what its callback's on_start would (whether
+    # forward exposes the adversarial inputs, and R3F's stacked noisy copy).
     def plain(batch):
         model.expose_adversarial_inputs = False
+        model.noisy_copy = None
         optimizer.zero_grad()
         model(**batch)["loss"].backward()
         optimizer.step()
@@ -91,9 +94,11 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
     def adversarial(k, method="smart"):
         callback = AdversarialTrainingCallback("unused", method=method, adv_k=k)
         callback.on_start(trainer)
+        noisy_copy = model.noisy_copy
 
         def step(batch):
             model.expose_adversarial_inputs = True
+            model.noisy_copy = noisy_copy
             optimizer.zero_grad()
             callback.on_backward(trainer, model(**batch), backward_called=False)
             optimizer.step()
@@ -105,6 +110,7 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
 
     def naive(batch):
         model.expose_adversarial_inputs = True
+        model.noisy_copy = None
         optimizer.zero_grad()
         outputs = model(**batch)
         outputs["loss"].backward(retain_graph=True)

@@ -86,6 +86,9 @@ class MultiTaskModel(Model):
         # Set by the adversarial training callback: while training, forward then also returns
         # what a second pass from perturbed word embeddings needs (see `perturbed_logits`).
         self.expose_adversarial_inputs = False
+        # Set by the R3F callback: `noisy_copy(word_embeddings, mask)` returns the noise of this
+        # batch's noisy copy, which forward then runs in the same encoder call as the batch.
+        self.noisy_copy: Optional[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = None
         # Extra training statistics reported with the metrics (console, TensorBoard), keyed by
         # metric name; each is called with `reset` and returns None when it has nothing yet.
         self.training_monitors: Dict[str, Callable[[bool], Optional[float]]] = {}
@@ -132,7 +135,21 @@ class MultiTaskModel(Model):
         )
         expose = self.training and self.expose_adversarial_inputs
         word_embeddings = self.encoder.embed_words(token_ids) if expose else None
-        encoded = self._encode(token_ids, pieces["mask"], pieces.get("type_ids"), word_embeddings)
+        noise = None
+        if expose and self.noisy_copy is not None:
+            # R3F's noisy pass starts from the word embeddings detached (as in the paper's
+            # code) and runs stacked under the clean batch: one encoder call on twice the rows
+            # uses a core better than two calls (docs/adversarial.md).
+            clean_words = word_embeddings
+            noise = self.noisy_copy(clean_words.detach(), pieces["mask"])
+            stacked = torch.cat([clean_words, clean_words.detach() + noise])
+            encoded, noisy_encoded = self._encode(
+                None, _twice(pieces["mask"]), _twice(pieces.get("type_ids")), stacked
+            ).chunk(2)
+        else:
+            encoded = self._encode(
+                token_ids, pieces["mask"], pieces.get("type_ids"), word_embeddings
+            )
         # Extractive QA also says where an answer may start and end.
         extra = {} if answer_mask is None else {"answer_mask": answer_mask}
         if self._predicts_masked_pieces_only(name, label, soft_target, expose):
@@ -155,6 +172,16 @@ class MultiTaskModel(Model):
                 "head_inputs": {**extra, **head.replay_inputs()},
                 "output_mask": head.output_mask(pieces["mask"], **extra),
             }
+            if noise is not None:
+                # After the clean head call: a head that draws per call (SAN's kept steps)
+                # replays the clean call's draws.
+                output["adversarial_inputs"]["noise"] = noise
+                output["adversarial_inputs"]["noisy_logits"] = head(
+                    noisy_encoded,
+                    pieces["mask"],
+                    type_ids=pieces.get("type_ids"),
+                    **output["adversarial_inputs"]["head_inputs"],
+                )
         if label is not None:
             definition = self.tasks[name]
             loss = self.losses[name](logits, label)
@@ -276,3 +303,8 @@ class MultiTaskModel(Model):
             readable["id"] = ids
         readable.update(task.kind.readable(task, self.heads[name], logits, metadata))
         return readable
+
+
+def _twice(tensor: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """`tensor` stacked on itself along the batch, for a batch and its noisy copy."""
+    return None if tensor is None else torch.cat([tensor, tensor])

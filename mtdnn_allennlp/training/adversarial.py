@@ -364,6 +364,7 @@ class AdversarialTrainingCallback(TrainerCallback):
         super().on_start(trainer, is_primary=is_primary, **kwargs)
         model = trainer.model
         self.divergences = self.build_divergences(model)
+        model.noisy_copy = None  # a callback of an earlier run is not copied into the teacher
         if self.bregman_mu > 0:
             # Copied without the monitors, which point back at callbacks and the trainer.
             monitors, model.training_monitors = model.training_monitors, {}
@@ -375,6 +376,8 @@ class AdversarialTrainingCallback(TrainerCallback):
                 self.teacher.load_state_dict(self._pending_teacher_state)
                 self._pending_teacher_state = None
         model.expose_adversarial_inputs = True
+        # R3F's noisy pass runs inside the model's forward, stacked with the clean batch.
+        model.noisy_copy = self.r3f_noise_of_batch if self.method == "r3f" else None
         model.training_monitors.update(self.monitors)
         model.training_monitors["adv_skipped_batches"] = self.skipped_monitor
 
@@ -431,7 +434,7 @@ class AdversarialTrainingCallback(TrainerCallback):
         """The adversarial loss of one batch (with graph) and the noise norm; None if not finite.
         `loss_scale`: the AMP GradScaler's scale for the noise ascent (see adversarial_noise)."""
         if self.method == "r3f":
-            return self.r3f_loss(model, inputs, generator)
+            return self.r3f_loss(inputs)
         name = inputs["task"]
         mask, type_ids = inputs["mask"], inputs.get("type_ids")
         head_inputs = inputs.get("head_inputs") or {}
@@ -467,26 +470,31 @@ class AdversarialTrainingCallback(TrainerCallback):
         noise_norm = norm_of(noise, self.adv_norm, self.adv_norm_level).max().item()
         return loss, noise_norm
 
-    def r3f_loss(
-        self, model, inputs: Dict[str, Any], generator: Optional[torch.Generator] = None
-    ) -> Tuple[Optional[torch.Tensor], float]:
+    def r3f_noise_of_batch(self, word_embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """R3F's noise for the batch being trained on: the model's `noisy_copy`. Drawn from the
+        generator `on_backward` would seed for this batch, so a resumed run draws the same."""
+        generator = self.noise_generator(self.trainer, word_embeddings.device)
+        return r3f_noise(word_embeddings, mask, self.r3f_noise_type, self.r3f_sigma, generator)
+
+    def r3f_loss(self, inputs: Dict[str, Any]) -> Tuple[Optional[torch.Tensor], float]:
         """R3F's term for one batch (with graph) and the noise norm; None if not finite.
 
-        One forward pass from the noisy embeddings. As in the paper's implementation, the noisy
-        pass starts from the word embeddings detached (the embedding matrix learns from the
-        clean pass), and the clean logits keep their graph, so the divergence pulls the clean
-        outputs towards the noisy ones as well as the reverse."""
-        name = inputs["task"]
-        mask, type_ids = inputs["mask"], inputs.get("type_ids")
-        head_inputs = inputs.get("head_inputs") or {}
-        base = inputs["word_embeddings"].detach()
-        noise = r3f_noise(base, mask, self.r3f_noise_type, self.r3f_sigma, generator)
+        The noisy copy went through the model's forward with the batch (`noisy_copy`). As in
+        the paper's implementation it starts from the word embeddings detached (the embedding
+        matrix learns from the clean pass), and the clean logits keep their graph, so the
+        divergence pulls the clean outputs towards the noisy ones as well as the reverse."""
+        if "noisy_logits" not in inputs:
+            raise ConfigurationError(
+                "R3F: the model's forward returned no noisy copy of the batch; the "
+                "'mtdnn_adversarial_training' callback's on_start sets the model's noisy_copy "
+                "for method 'r3f'. Train through the trainer that holds the callback."
+            )
+        name, mask = inputs["task"], inputs["mask"]
         compare = self.divergence(name, inputs.get("output_mask", mask))
-        noisy = model.perturbed_logits(name, base + noise, mask, type_ids, **head_inputs)
-        loss = compare(noisy, inputs["logits"])
+        loss = compare(inputs["noisy_logits"], inputs["logits"])
         if not torch.isfinite(loss):
             return None, float("nan")
-        noise_norm = norm_of(noise, self.adv_norm, self.adv_norm_level).max().item()
+        noise_norm = norm_of(inputs["noise"], self.adv_norm, self.adv_norm_level).max().item()
         return loss, noise_norm
 
     def bregman_loss(self, inputs: Dict[str, Any], batch_outputs: Dict[str, Any]) -> torch.Tensor:
@@ -582,6 +590,8 @@ class AdversarialTrainingCallback(TrainerCallback):
                     )
 
     def on_end(self, trainer, metrics=None, epoch=None, is_primary: bool = True, **kwargs) -> None:
+        # The trained model no longer runs a noisy copy, nor holds this callback.
+        trainer.model.noisy_copy = None
         if self.skipped_batches:
             logger.warning(
                 "Adversarial training skipped the adversarial term on %d batches (non-finite).",

@@ -1,7 +1,7 @@
 """R3F (`method: "r3f"`): its noise, and for every head SMART supports (classification,
-regression, tagging, ranking, SAN, span extraction): the term is finite, zero without noise, costs
-exactly one extra encoder pass, and its gradients reach the parameters through both the noisy and
-the clean outputs."""
+regression, tagging, ranking, SAN, span extraction): the term is finite, zero without noise, its
+noisy copy runs stacked with the batch in the forward's one encoder call, and its gradients reach
+the parameters through both the noisy and the clean outputs."""
 
 import math
 
@@ -38,17 +38,6 @@ HEADS = ["classification", "regression", "tagging", "ranking", "san", "span"]
 
 def _r3f(**kwargs):
     return _callback(method="r3f", **kwargs)
-
-
-class EncoderCalls:
-    """Counts the shared encoder's forward calls (each is one pass through the transformer)."""
-
-    def __init__(self, model) -> None:
-        self.count = 0
-        self.handle = model.encoder.register_forward_hook(self._seen)
-
-    def _seen(self, *args) -> None:
-        self.count += 1
 
 
 # --- the noise ---------------------------------------------------------------------------------
@@ -102,37 +91,75 @@ def test_smart_stays_the_default_method():
 @pytest.mark.parametrize("kind", HEADS)
 def test_r3f_term_is_finite_and_zero_without_noise(tiny_encoder, kind, noise_type):
     model, batch, _, _ = _head_case(kind)
-    _r3f().on_start(_fake_trainer(model))
-    inputs = model(**batch)["adversarial_inputs"]
-    silent = _r3f(r3f_noise_type=noise_type, r3f_sigma=0.0)
-    silent.on_start(_fake_trainer(model))
-    zero, zero_norm = silent.adversarial_loss(model, inputs)
-    # No noise, no dropout: the noisy pass is the clean pass (SAN replays the clean steps).
+
+    def term(**settings):
+        callback = _r3f(r3f_noise_type=noise_type, **settings)
+        callback.on_start(_fake_trainer(model))  # gives the model its noisy copy
+        return callback.adversarial_loss(model, model(**batch)["adversarial_inputs"])
+
+    zero, zero_norm = term(r3f_sigma=0.0)
+    # No noise, no dropout: the noisy copy is the batch (SAN replays the clean steps).
     assert zero_norm == 0.0
     assert zero is not None and zero.item() == pytest.approx(0.0, abs=1e-6)
-    noisy = _r3f(r3f_noise_type=noise_type, r3f_sigma=1e-1)
-    noisy.on_start(_fake_trainer(model))
-    moved, noise_norm = noisy.adversarial_loss(model, inputs)
+    moved, noise_norm = term(r3f_sigma=1e-1)
     assert moved is not None and math.isfinite(moved.item()) and moved.item() > 1e-7
     assert 0 < noise_norm <= (1e-1 if noise_type == "uniform" else 1.0)
 
 
+class EncodedRows:
+    """The rows (sequences) of each shared-encoder call."""
+
+    def __init__(self, model) -> None:
+        self.calls: list = []
+        self.handle = model.encoder.register_forward_hook(self._seen)
+
+    def _seen(self, module, args, output) -> None:
+        self.calls.append(output.shape[0])
+
+
 @pytest.mark.parametrize("kind", HEADS)
-def test_r3f_costs_one_extra_encoder_pass_and_smart_two(tiny_encoder, kind):
+def test_r3f_stacks_its_noisy_copy_in_the_forward_encoder_call_and_smart_adds_two(
+    tiny_encoder, kind
+):
+    """R3F's noisy pass is the batch's second half in the forward's one encoder call (no extra
+    call); SMART's ascent step and adversarial pass are two more calls in on_backward."""
     model, batch, _, _ = _head_case(kind)
     trainer = _fake_trainer(model)
-    extra_passes = {}
+    forward_rows, backward_calls = {}, {}
     for method in ("r3f", "smart"):
         callback = _callback(method=method, adv_k=1)
         callback.on_start(trainer)
         model.zero_grad()
+        rows = EncodedRows(model)
         outputs = model(**batch)
-        calls = EncoderCalls(model)
+        forward_rows[method] = list(rows.calls)
         callback.on_backward(trainer, outputs, backward_called=False)
-        calls.handle.remove()
-        extra_passes[method] = calls.count
+        backward_calls[method] = len(rows.calls) - len(forward_rows[method])
+        rows.handle.remove()
         assert callback.skipped_batches == 0
-    assert extra_passes == {"r3f": 1, "smart": 2}
+    assert len(forward_rows["r3f"]) == len(forward_rows["smart"]) == 1
+    assert forward_rows["r3f"][0] == 2 * forward_rows["smart"][0]
+    assert backward_calls == {"r3f": 0, "smart": 2}
+
+
+def test_the_model_runs_no_noisy_copy_once_training_ends(tiny_encoder):
+    model, batch, _, _ = _head_case("classification")
+    trainer = _fake_trainer(model)
+    callback = _r3f()
+    callback.on_start(trainer)
+    assert "noisy_logits" in model(**batch)["adversarial_inputs"]
+    callback.on_end(trainer)
+    assert model.noisy_copy is None
+    assert "noisy_logits" not in model(**batch)["adversarial_inputs"]
+
+
+def test_r3f_without_the_noisy_copy_is_refused_with_the_reason(tiny_encoder):
+    model, batch, _, _ = _head_case("classification")
+    callback = _r3f()
+    callback.on_start(_fake_trainer(model))
+    model.noisy_copy = None
+    with pytest.raises(ConfigurationError, match="no noisy copy"):
+        callback.adversarial_loss(model, model(**batch)["adversarial_inputs"])
 
 
 @pytest.mark.parametrize("kind", HEADS)
