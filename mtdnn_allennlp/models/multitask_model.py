@@ -140,9 +140,9 @@ class MultiTaskModel(Model):
             # R3F's noisy pass starts from the word embeddings detached (as in the paper's
             # code) and runs stacked under the clean batch: one encoder call on twice the rows
             # uses a core better than two calls (docs/adversarial.md).
-            clean_words = word_embeddings
-            noise = self.noisy_copy(clean_words.detach(), pieces["mask"])
-            stacked = torch.cat([clean_words, clean_words.detach() + noise])
+            detached = word_embeddings.detach()
+            noise = self.noisy_copy(detached, pieces["mask"])
+            stacked = torch.cat([word_embeddings, detached + noise])
             encoded, noisy_encoded = self._encode(
                 None, _twice(pieces["mask"]), _twice(pieces.get("type_ids")), stacked
             ).chunk(2)

@@ -533,7 +533,12 @@ class AdversarialTrainingCallback(TrainerCallback):
         # The trainer's autocast ends before on_backward; the extra passes need it too, on the
         # model's device type.
         with amp_autocast(trainer, inputs["word_embeddings"].device):
-            generator = self.noise_generator(trainer, inputs["word_embeddings"].device)
+            # R3F drew its noise in the forward (`r3f_noise_of_batch`); SMART draws it here.
+            generator = (
+                self.noise_generator(trainer, inputs["word_embeddings"].device)
+                if self.method == "smart"
+                else None
+            )
             self._batches_in_group += 1
             scaler = allennlp_internals.grad_scaler(trainer)
             loss_scale = float(scaler.get_scale()) if scaler is not None else 1.0

@@ -77,6 +77,17 @@ _LENGTH = struct.Struct("!I")
 _STATUS = struct.Struct("!i")
 
 
+def _receive_exactly(connection: socket.socket, size: int) -> Optional[bytes]:
+    """`size` bytes from `connection`; None if the other end closed it first."""
+    received = b""
+    while len(received) < size:
+        chunk = connection.recv(size - len(received))
+        if not chunk:
+            return None
+        received += chunk
+    return received
+
+
 def reason_not_to_fork(args: List[str], env: Dict[str, str], server_env: Dict[str, str]) -> str:
     """Why `allennlp ARGS` with `env` might not run the same forked from the server as afresh;
     "" if it runs the same."""
@@ -175,9 +186,9 @@ def _serve_one(connection: socket.socket, server_env: Dict[str, str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     header, fds, _, _ = socket.recv_fds(connection, _LENGTH.size, 3)
     (length,) = _LENGTH.unpack(header)
-    payload = b""
-    while len(payload) < length:
-        payload += connection.recv(length - len(payload))
+    payload = _receive_exactly(connection, length)
+    if payload is None:  # the client went away before its request was whole
+        return
     request = json.loads(payload)
     pid = _start_run(request, fds, connection, server_env)
     for fd in fds:
@@ -240,13 +251,10 @@ def client(args: List[str]) -> int:
     payload = json.dumps({"args": args, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
     socket.send_fds(connection, [_LENGTH.pack(len(payload))], [0, 1, 2])
     connection.sendall(payload)
-    received = b""
-    while len(received) < _STATUS.size:
-        chunk = connection.recv(_STATUS.size - len(received))
-        if not chunk:
-            print("allennlp test server: the run ended without a status", file=sys.stderr)
-            return 1
-        received += chunk
+    received = _receive_exactly(connection, _STATUS.size)
+    if received is None:
+        print("allennlp test server: the run ended without a status", file=sys.stderr)
+        return 1
     (code,) = _STATUS.unpack(received)
     if code < 0:  # died of a signal: so does this process, for the caller to see the same
         if -code not in (signal.SIGKILL, signal.SIGSTOP):  # the two that have no handler
@@ -269,18 +277,18 @@ def start_server(folder: Path, env: Dict[str, str]) -> str:
     import subprocess
 
     path = str(folder / "allennlp.sock")
-    log = open(folder / "server.log", "w")
-    subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "serve", path],
-        env=env,
-        cwd=folder,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-    )
+    with open(folder / "server.log", "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "serve", path],
+            env=env,
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+        )
     deadline = time.monotonic() + 300
     while not os.path.exists(path):
-        if time.monotonic() > deadline:
+        if server.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"the allennlp test server did not start: see {folder}/server.log")
         time.sleep(0.1)
     return path
