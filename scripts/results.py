@@ -62,6 +62,31 @@ class Comparison:
     figure: str  # "task metric", as in the table
 
 
+@dataclass
+class Retention:
+    """How much of the reference's score each student keeps: per seed, the student's mean over
+    `figures` divided by the reference's (mean over its seeds), against `target`."""
+
+    reference: str
+    students: Sequence[str]
+    figures: Sequence[str]  # "task metric", as in the table
+    target: float = 0.97
+
+
+@dataclass
+class SoftTargets:
+    """A group's soft-target file: `allennlp soft-targets` with the archive of `teacher` (a row
+    of the group, at `seed`) over the whole training files of `tasks`, written to `output`
+    (relative to the repository) before the group's rows run, unless it exists."""
+
+    teacher: str
+    seed: int
+    tasks: Dict[str, str]  # task: its train file under the data root
+    output: str
+    # allennlp -o for the teacher's archived config (see distill_full).
+    overrides: Dict = field(default_factory=dict)
+
+
 ADV_MTL_REPORT = [
     ("rte", "accuracy"),
     ("mrpc", "accuracy"),
@@ -333,6 +358,53 @@ GROUPS["r3f"] = {
     ],
 }
 
+# Distillation at full size: the teacher is glue4_full's best multi-task seed by the average of
+# its main dev figures (seed 2: 64.8, against 64.5 and 63.7), chosen before any student ran. Its
+# soft targets cover the four whole training sets; each student trains on them and the labels.
+DISTILL_FIGURES = ["rte accuracy", "mrpc accuracy", "stsb pearson", "cola mcc"]
+DISTILL_REPORT = GLUE4_REPORT
+DISTILL_SOFT_TARGETS = "results/distill_full/soft_targets.jsonl"
+GROUPS["distill_full"] = {
+    "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
+    "prepare": [
+        SoftTargets(
+            teacher="teacher",
+            seed=2,
+            tasks={
+                "cola": "glue/CoLA/train.tsv",
+                "mrpc": "glue/MRPC/train.tsv",
+                "rte": "glue/RTE/train.tsv",
+                "stsb": "glue/STS-B/train.tsv",
+            },
+            output=DISTILL_SOFT_TARGETS,
+            # The teacher was trained when CoLA's reader took column 0 (the sentence's source,
+            # not unique) as the id; soft targets are joined by id, so the teacher reads CoLA
+            # with today's columns (ids: line numbers). Harmless for a teacher trained since.
+            overrides={
+                "validation_dataset_reader.tasks.3.reader.columns": {"label": 1, "premise": 3}
+            },
+        )
+    ],
+    "rows": [
+        Row("teacher", "glue/glue4.jsonnet", DISTILL_REPORT, seeds=(2,), runs_of="glue4_full"),
+        Row(
+            "small-transformer",
+            "distillation/campaign_student_small_transformer.jsonnet",
+            DISTILL_REPORT,
+            env={"MTDNN_SOFT_TARGETS": DISTILL_SOFT_TARGETS},
+            seeds=(1, 2, 3),
+        ),
+        Row(
+            "bilstm",
+            "distillation/campaign_student_bilstm.jsonnet",
+            DISTILL_REPORT,
+            env={"MTDNN_SOFT_TARGETS": DISTILL_SOFT_TARGETS},
+            seeds=(1, 2, 3),
+        ),
+    ],
+    "retention": Retention("teacher", ["small-transformer", "bilstm"], DISTILL_FIGURES),
+}
+
 
 def data_root() -> str:
     return os.environ.get("MTDNN_DATA") or str((ROOT.parent / "shared" / "data").resolve())
@@ -438,14 +510,17 @@ def archive_needed(group: str, row: Row, seed: int) -> bool:
     )
 
 
-def train_one(group: str, row: Row, seed: int, threads: int) -> str:
+def train_one(group: str, row: Row, seed: int, threads: int, archive: bool = False) -> str:
+    """Trains the run unless it is recorded; again if its archive is needed (`archive`, or a
+    pending multi-stage row starts from it) and not on this machine."""
     out = run_dir(group, row, seed)
     if (out / "metrics.json").is_file():
         if not record_path(group, row, seed).is_file():
             write_record(group, row, seed, None)
         return f"done before: {out}"
+    needed = archive or archive_needed(group, row, seed)
     if record_path(group, row, seed).is_file() and not (
-        archive_needed(group, row, seed) and not (out / "model.tar.gz").is_file()
+        needed and not (out / "model.tar.gz").is_file()
     ):
         return f"recorded before: {record_path(group, row, seed).relative_to(ROOT)}"
     if out.exists():  # an interrupted run: start it again from scratch
@@ -479,9 +554,51 @@ def run_plan(group: str, only: Sequence[str], seeds: Sequence[int]) -> List[Tupl
     ]
 
 
+def soft_targets_command(group: str, step: SoftTargets) -> List[str]:
+    teacher = row_named(group, step.teacher)
+    archive = run_dir(group, teacher, step.seed) / "model.tar.gz"
+    paths = {task: f"{data_root()}/{path}" for task, path in sorted(step.tasks.items())}
+    return [
+        "allennlp",
+        "soft-targets",
+        str(archive.relative_to(ROOT)),
+        json.dumps(paths),
+        "--output-file",
+        step.output,
+        "--batch-size",
+        "64",
+        "--include-package",
+        "mtdnn_allennlp",
+    ] + (["-o", json.dumps(step.overrides, sort_keys=True)] if step.overrides else [])
+
+
+def prepare(group: str, threads: int) -> None:
+    """The group's soft-target files, each from its teacher's archive (trained again first where
+    only its record is on this machine); a file that exists is kept."""
+    for step in GROUPS[group].get("prepare", []):
+        output = ROOT / step.output
+        if output.is_file():
+            print(f"soft targets made before: {step.output}", flush=True)
+            continue
+        teacher_group, teacher = owner(group, row_named(group, step.teacher))
+        print(train_one(teacher_group, teacher, step.seed, threads, archive=True), flush=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), HF_HUB_OFFLINE="1")
+        cmd = [ALLENNLP] + soft_targets_command(group, step)[1:]
+        started = time.time()
+        log = output.with_suffix(".log")
+        with open(log, "w") as handle:
+            code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+        if code != 0:  # the command writes nothing unless every teacher succeeded
+            raise SystemExit(f"soft targets FAILED ({code}): see {log}")
+        print(f"{time.time() - started:.0f}s: {step.output}", flush=True)
+
+
 def run(group: str, jobs: int, only: Sequence[str], threads: int = 0, seeds=()) -> None:
     plan = run_plan(group, only, seeds)
     threads = threads or max(1, (os.cpu_count() or 2) // jobs)
+    if any(row.env.get("MTDNN_SOFT_TARGETS") for _, row, _ in plan):
+        prepare(group, threads)
     if jobs > 1 and any(row.init_from for _, row, _ in plan):
         raise SystemExit("a group with multi-stage rows runs with --jobs 1 (their order matters)")
     with ThreadPoolExecutor(jobs) as pool:
@@ -547,6 +664,59 @@ def paired(group: str, comparison: Comparison) -> Dict:
     return result
 
 
+def averages(group: str, row: Row, figures_: Sequence[str]) -> Dict[int, float]:
+    """{seed: mean of the figures (x100)} for the seeds whose run has finished."""
+    by_figure = [per_seed(group, row, figure) for figure in figures_]
+    seeds = sorted(set.intersection(*(set(values) for values in by_figure)))
+    return {seed: statistics.mean(values[seed] for values in by_figure) for seed in seeds}
+
+
+def retention(group: str, spec: Retention) -> Dict:
+    """Each student's kept fraction per seed (its average over the figures divided by the
+    reference's, averaged over the reference's seeds), their mean and its 95% t interval."""
+    reference = averages(group, row_named(group, spec.reference), spec.figures)
+    result: Dict = {"reference": spec.reference, "figures": list(spec.figures)}
+    result.update(target=spec.target, students={})
+    if not reference:
+        return result
+    base = statistics.mean(reference.values())
+    result["reference_average"] = base
+    for name in spec.students:
+        kept = {
+            seed: value / base
+            for seed, value in averages(group, row_named(group, name), spec.figures).items()
+        }
+        if not kept:
+            continue
+        mean, low, high = mean_interval(list(kept.values()))
+        result["students"][name] = {
+            "seeds": sorted(kept),
+            "kept": [kept[seed] for seed in sorted(kept)],
+            "mean": mean,
+            "interval": [low, high],
+            "meets_target": mean >= spec.target,
+        }
+    return result
+
+
+def describe_retention(result: Dict) -> List[str]:
+    figures_ = ", ".join(result["figures"])
+    lines = [
+        f"| student | seeds | kept of the {result['reference']}'s average ({figures_}): mean "
+        f"[95% t interval] | target (>= {result['target']:.0%}) | per seed |",
+        "|---|---|---|---|---|",
+    ]
+    for name, each in result["students"].items():
+        low, high = each["interval"]
+        interval = f" [{low:.1%}, {high:.1%}]" if len(each["kept"]) > 1 else ""
+        per = ", ".join(f"{value:.1%}" for value in each["kept"])
+        verdict = "met" if each["meets_target"] else "missed"
+        lines.append(
+            f"| {name} | {len(each['kept'])} | {each['mean']:.1%}{interval} | {verdict} | {per} |"
+        )
+    return lines
+
+
 def describe(result: Dict) -> str:
     name = f"{result['treatment']} minus {result['baseline']} ({result['figure']})"
     if "mean" not in result:
@@ -584,8 +754,13 @@ def table(group: str) -> None:
         print("|---|---|---|---|---|")
         for result in comparisons:
             print(describe(result))
-    SUMMARIES.mkdir(parents=True, exist_ok=True)
     report: object = {"rows": summary, "paired": comparisons} if comparisons else summary
+    if "retention" in GROUPS[group]:
+        kept = retention(group, GROUPS[group]["retention"])
+        print()
+        print("\n".join(describe_retention(kept)))
+        report = {"rows": summary, "retention": kept}
+    SUMMARIES.mkdir(parents=True, exist_ok=True)
     (SUMMARIES / f"{group}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
@@ -601,7 +776,8 @@ def chart(group: str) -> Path:
     names = sorted({name for row in rows for name in figures(group, row)})
     comparisons = [paired(group, each) for each in GROUPS[group].get("comparisons", [])]
     comparisons = [each for each in comparisons if each["differences"]]
-    panels = len(names) + (1 if comparisons else 0)
+    kept = retention(group, GROUPS[group]["retention"]) if "retention" in GROUPS[group] else None
+    panels = len(names) + (1 if comparisons else 0) + (1 if kept and kept["students"] else 0)
     figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
     for axis, name in zip(axes[0][: len(names)], names, strict=True):
         labels = []
@@ -622,8 +798,31 @@ def chart(group: str) -> Path:
         axis.set_xlim(-0.5, len(labels) - 0.5)
         axis.set_ylabel(f"dev {name} (x100)")
         axis.set_title(f"{group}: {name}, seeds (grey), mean and 95% CI (blue)", fontsize=9)
-    if comparisons:
+    if kept and kept["students"]:
         axis = axes[0][-1]
+        for position, each in enumerate(kept["students"].values()):
+            percents = [100 * value for value in each["kept"]]
+            axis.scatter([position] * len(percents), percents, color="0.55", s=18)
+            low, high = (100 * value for value in each["interval"])
+            mean = 100 * each["mean"]
+            axis.errorbar(
+                position + 0.15,
+                mean,
+                yerr=[[mean - low], [high - mean]],
+                fmt="o",
+                color="C2" if each["meets_target"] else "C3",
+                capsize=4,
+            )
+        axis.axhline(100 * kept["target"], color="black", linewidth=0.8, linestyle="--")
+        axis.set_xlim(-0.5, len(kept["students"]) - 0.5)
+        axis.set_xticks(range(len(kept["students"])), list(kept["students"]), fontsize=8)
+        axis.set_ylabel(f"% of the {kept['reference']}'s average dev score")
+        axis.set_title(
+            f"kept per seed (grey); mean, 95% CI; dashed: the {kept['target']:.0%} target",
+            fontsize=9,
+        )
+    if comparisons:
+        axis = axes[0][-2] if kept and kept["students"] else axes[0][-1]
         for position, result in enumerate(comparisons):
             axis.scatter(
                 [position] * len(result["differences"]), result["differences"], color="0.55", s=18
