@@ -777,9 +777,16 @@ def chart(group: str) -> Path:
     comparisons = [paired(group, each) for each in GROUPS[group].get("comparisons", [])]
     comparisons = [each for each in comparisons if each["differences"]]
     kept = retention(group, GROUPS[group]["retention"]) if "retention" in GROUPS[group] else None
-    panels = len(names) + (1 if comparisons else 0) + (1 if kept and kept["students"] else 0)
-    figure, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4.2), squeeze=False)
-    for axis, name in zip(axes[0][: len(names)], names, strict=True):
+    with_kept = bool(kept and kept["students"])
+    panels = len(names) + (1 if comparisons else 0) + (1 if with_kept else 0)
+    # At most three panels a line, so that a group with many figures stays readable.
+    columns = min(panels, 3)
+    lines = -(-panels // columns)
+    figure, axes = plt.subplots(lines, columns, figsize=(5.5 * columns, 4.2 * lines), squeeze=False)
+    flat = list(axes.flatten())
+    for axis in flat[panels:]:
+        axis.set_visible(False)
+    for axis, name in zip(flat[: len(names)], names, strict=True):
         labels = []
         for position, row in enumerate(row for row in rows if name in figures(group, row)):
             values = per_seed(group, row, name)
@@ -798,8 +805,8 @@ def chart(group: str) -> Path:
         axis.set_xlim(-0.5, len(labels) - 0.5)
         axis.set_ylabel(f"dev {name} (x100)")
         axis.set_title(f"{group}: {name}, seeds (grey), mean and 95% CI (blue)", fontsize=9)
-    if kept and kept["students"]:
-        axis = axes[0][-1]
+    if with_kept:
+        axis = flat[panels - 1]
         for position, each in enumerate(kept["students"].values()):
             percents = [100 * value for value in each["kept"]]
             axis.scatter([position] * len(percents), percents, color="0.55", s=18)
@@ -822,7 +829,7 @@ def chart(group: str) -> Path:
             fontsize=9,
         )
     if comparisons:
-        axis = axes[0][-2] if kept and kept["students"] else axes[0][-1]
+        axis = flat[len(names)]
         for position, result in enumerate(comparisons):
             axis.scatter(
                 [position] * len(result["differences"]), result["differences"], color="0.55", s=18
