@@ -216,3 +216,21 @@ def test_students_run_after_their_soft_targets_from_the_teachers_archive(finishe
     assert results.run_env("distill_full", row, 1)["MTDNN_SOFT_TARGETS"] == (
         results.DISTILL_SOFT_TARGETS
     )
+
+
+def test_the_sweeps_settings_reach_the_adversarial_callback_and_the_held_out_split():
+    from allennlp.common import Params
+
+    for row in results.GROUPS["smart_sweep"]["rows"]:
+        params = Params.from_file(
+            str(results.ROOT / "training_config" / row.config),
+            params_overrides=json.dumps(row.overrides),
+        ).as_dict()
+        callback = params["trainer"]["callbacks"][3]
+        assert callback["type"] == "mtdnn_adversarial_training"
+        for key, value in row.overrides.items():
+            assert callback[key.rsplit(".", 1)[1]] == value
+        train, held_out = params["train_data_path"]["rte"], params["validation_data_path"]["rte"]
+        assert held_out == {**train, "held_out": True}  # the rest of the same sample
+    defaults = results.GROUPS["smart_sweep"]["rows"][0]
+    assert defaults.overrides == {} and "defaults" in defaults.name
