@@ -178,7 +178,7 @@ def test_the_students_kept_fraction_by_hand(finished, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_students_run_after_their_soft_targets_from_the_teachers_archive(finished, monkeypatch):
+def test_students_run_after_what_they_read_from_the_teachers_archive(finished, monkeypatch):
     calls = []
 
     def call(cmd, cwd, env, stdout, stderr):
@@ -191,6 +191,9 @@ def test_students_run_after_their_soft_targets_from_the_teachers_archive(finishe
         if cmd[1] == "soft-targets":
             out = results.ROOT / cmd[cmd.index("--output-file") + 1]
             out.write_text('{"task": "rte", "id": "0", "probabilities": [0.5, 0.5]}\n')
+        if cmd[1] == "export-encoder":
+            (results.ROOT / cmd[3]).mkdir(parents=True)
+            (results.ROOT / cmd[3] / "config.json").write_text("{}")
         return 0
 
     monkeypatch.setattr(results.subprocess, "call", call)
@@ -199,7 +202,7 @@ def test_students_run_after_their_soft_targets_from_the_teachers_archive(finishe
     record.parent.mkdir(parents=True)
     record.write_text(json.dumps({"metrics": {}}))  # recorded, but no archive on this machine
     results.prepare("distill_full", threads=1)
-    train, soft = calls
+    train, soft, export = calls
     assert train[1:4] == ["train", "training_config/glue/glue4.jsonnet", "-s"]
     assert train[4] == "results/glue4_full/glue4/seed2"  # trained again for its archive
     assert soft[1:3] == ["soft-targets", "results/glue4_full/glue4/seed2/model.tar.gz"]
@@ -209,13 +212,23 @@ def test_students_run_after_their_soft_targets_from_the_teachers_archive(finishe
         "label": 1,
         "premise": 3,
     }
+    # The fine-tuned teacher's encoder, for the student initialised from it.
+    assert export[1:4] == [
+        "export-encoder",
+        "results/glue4_full/glue4/seed2/model.tar.gz",
+        results.DISTILL_TEACHER_ENCODER,
+    ]
     calls.clear()
-    results.prepare("distill_full", threads=1)  # the file exists: nothing runs
+    results.prepare("distill_full", threads=1)  # both are there: nothing runs
     assert calls == []
     row = results.row_named("distill_full", "bilstm")
     assert results.run_env("distill_full", row, 1)["MTDNN_SOFT_TARGETS"] == (
         results.DISTILL_SOFT_TARGETS
     )
+    from_teacher = results.run_env(
+        "distill_full", results.row_named("distill_full", "small-transformer-from-teacher"), 1
+    )
+    assert from_teacher["MTDNN_ENCODER"] == results.DISTILL_TEACHER_ENCODER
 
 
 def test_the_sweeps_settings_reach_the_adversarial_callback_and_the_held_out_split():
