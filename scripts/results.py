@@ -547,7 +547,13 @@ def finished_metrics(group: str, row: Row, seed: int) -> Dict | None:
 def write_record(group: str, row: Row, seed: int, seconds: float | None) -> Path:
     """`seconds`: the run's wall time, None where it is not known (a run finished before)."""
     metrics = json.loads((run_dir(group, row, seed) / "metrics.json").read_text())
-    kept = {key: value for key, value in metrics.items() if key.startswith("best_")}
+    # The best epoch's figures, and the adversarial term's size as the callback's monitors saw
+    # it over the last epoch (training_adv_*: the term, the clean loss, the noise norm).
+    kept = {
+        key: value
+        for key, value in metrics.items()
+        if key.startswith("best_") or key.startswith("training_adv_")
+    }
     kept.update(
         {key: metrics[key] for key in ("best_epoch", "training_duration") if key in metrics}
     )

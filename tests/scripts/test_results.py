@@ -247,3 +247,24 @@ def test_the_sweeps_settings_reach_the_adversarial_callback_and_the_held_out_spl
         assert held_out == {**train, "held_out": True}  # the rest of the same sample
     defaults = results.GROUPS["smart_sweep"]["rows"][0]
     assert defaults.overrides == {} and "defaults" in defaults.name
+
+
+def test_a_record_keeps_the_adversarial_monitors_and_not_the_other_training_figures(finished):
+    row = results.row_named("smart_full", "rte-smart")
+    folder = results.run_dir("smart_full", row, 1)
+    folder.mkdir(parents=True)
+    metrics = {
+        "best_validation_rte_accuracy": 0.59,
+        "training_adv_loss": 0.029,
+        "training_adv_noise_norm": 0.015,
+        "training_loss": 0.55,
+        "validation_rte_accuracy": 0.57,
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    record = json.loads(results.write_record("smart_full", row, 1, 60.0).read_text())
+    assert record["metrics"] == {
+        "best_validation_rte_accuracy": 0.59,
+        "training_adv_loss": 0.029,
+        "training_adv_noise_norm": 0.015,
+    }
+    assert record["wall_seconds"] == 60
