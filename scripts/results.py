@@ -837,6 +837,14 @@ def table(group: str) -> None:
     (SUMMARIES / f"{group}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
+def _wrapped(name: str, width: int = 18) -> str:
+    """A row name on lines of at most `width` characters, broken after hyphens, so that the
+    labels of neighbouring rows do not overlap."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(name, width, break_on_hyphens=True)) or name
+
+
 def chart(group: str) -> Path:
     """Per-seed points and the mean with its 95% interval for each row and figure; beside them,
     the paired differences with theirs. Written to docs/results/<group>.png."""
@@ -873,7 +881,7 @@ def chart(group: str) -> Path:
                 color="C0",
                 capsize=4,
             )
-            labels.append(f"{row.name}\n(n={len(values)})")
+            labels.append(f"{_wrapped(row.name)}\n(n={len(values)})")
         axis.set_xticks(range(len(labels)), labels, fontsize=8)
         axis.set_xlim(-0.5, len(labels) - 0.5)
         axis.set_ylabel(f"dev {name} (x100)")
@@ -895,7 +903,8 @@ def chart(group: str) -> Path:
             )
         axis.axhline(100 * kept["target"], color="black", linewidth=0.8, linestyle="--")
         axis.set_xlim(-0.5, len(kept["students"]) - 0.5)
-        axis.set_xticks(range(len(kept["students"])), list(kept["students"]), fontsize=8)
+        names_ = [_wrapped(name) for name in kept["students"]]
+        axis.set_xticks(range(len(names_)), names_, fontsize=8)
         axis.set_ylabel(f"% of the {kept['reference']}'s average dev score")
         axis.set_title(
             f"kept per seed (grey); mean, 95% CI; dashed: the {kept['target']:.0%} target",
