@@ -39,11 +39,13 @@ local bioner(name, folder, entity) = task(name, {
     labels: ['0', '1'],
     metrics: ['mcc', 'accuracy'],
     dropout: 0.05,
-    // train and dev have no header; the test file has one (index, sentence).
+    // train and dev have no header; the test file has one (index, sentence). Column 0 of train
+    // and dev is the sentence's source (e.g. 'gj04'), shared by many sentences, so it is not an
+    // id: their ids are line numbers (soft targets and predictions are joined by id).
     reader: {
       type: 'mtdnn_glue_tsv',
       header: false,
-      columns: { id: 0, label: 1, premise: 3 },
+      columns: { label: 1, premise: 3 },
       unlabelled_header: ['index', 'sentence'],
     },
     data:: splits('glue/CoLA'),

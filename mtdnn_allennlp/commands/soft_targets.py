@@ -47,6 +47,13 @@ class SoftTargets(Subcommand):
             help="the student's MTDNN_SEED, which picks that subset (with --sample-per-task)",
         )
         subparser.add_argument(
+            "-o",
+            "--overrides",
+            default="",
+            help="a JSON object of config settings to change in every teacher's archived "
+            "config, as `allennlp evaluate -o` takes (e.g. a task reader's columns)",
+        )
+        subparser.add_argument(
             "--per-teacher-dir",
             default=None,
             help="also write each teacher's own outputs here (teacher_0.jsonl, ...)",
@@ -109,6 +116,7 @@ def _soft_targets(args: argparse.Namespace) -> None:
                 args.cuda_device,
                 sample_per_task=args.sample_per_task,
                 sample_seed=args.sample_seed,
+                overrides=args.overrides,
             )
         except Exception as error:
             # Nothing is written until every teacher has succeeded.

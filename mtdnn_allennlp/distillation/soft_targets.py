@@ -107,6 +107,7 @@ def teacher_records(
     cuda_device: int = -1,
     sample_per_task: Optional[int] = None,
     sample_seed: int = 0,
+    overrides: str = "",
 ) -> Dict[Key, Record]:
     """Runs one trained model (an archive) over data files and returns its records.
 
@@ -115,12 +116,14 @@ def teacher_records(
     is read and ids are the reader's stable example ids. With `sample_per_task`, only the seeded
     subset that a student trained with the same `sample_per_task` and `sample_seed`
     (MTDNN_TRAIN_EXAMPLES and MTDNN_SEED) reads: no teacher passes over examples it never uses.
+    `overrides` (JSON, as `allennlp evaluate -o`) changes the archived config before loading,
+    e.g. a task reader's columns, where the teacher was trained with a reader since corrected.
     """
     from allennlp.data import Batch
     from allennlp.models.archival import load_archive
     from allennlp.nn.util import move_to_device
 
-    archive = load_archive(archive_file, cuda_device=cuda_device)
+    archive = load_archive(archive_file, cuda_device=cuda_device, overrides=overrides)
     model = archive.model
     model.eval()
     device = next(model.parameters()).device

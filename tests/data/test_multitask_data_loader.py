@@ -59,7 +59,7 @@ def loader(*names: str, **kwargs: Any) -> MultiTaskDataLoader:
     return built
 
 
-Key = Tuple[str, Any, str]  # task, id, premise (CoLA's ids are sources, not unique)
+Key = Tuple[str, Any, str]  # task, id, premise
 
 
 def keys(batch: Dict[str, Any]) -> List[Key]:
@@ -72,8 +72,8 @@ def epoch(built: MultiTaskDataLoader) -> List[List[Key]]:
 
 def file_keys(name: str) -> List[Key]:
     rows = [line.split("\t") for line in Path(PATHS[name]).read_text("utf-8").splitlines()]
-    if name == "cola":  # no header: id, label, mark, sentence
-        return [(name, row[0], row[3]) for row in rows]
+    if name == "cola":  # no header: source, label, mark, sentence; the id: the line number
+        return [(name, number, row[3]) for number, row in enumerate(rows, start=1)]
     if name == "sst2":  # sentence, label; no id column: the line number
         return [(name, number, row[0]) for number, row in enumerate(rows[1:], start=2)]
     return [(name, row[0], row[1]) for row in rows[1:]]  # rte: index, sentence1, ...

@@ -194,6 +194,21 @@ def test_a_sampled_data_file_takes_a_seeded_subset():
     assert [meta(i)["id"] for i in reader.read(json.dumps(spec))] != first
 
 
+def test_a_held_out_data_file_is_the_rest_of_the_same_sample():
+    reader = multitask("rte")
+    path = str(DATA / "glue" / "RTE" / "dev.tsv")
+    whole = [meta(i)["id"] for i in reader.read(json.dumps({"rte": path}))]
+    spec = {"rte": {"path": path, "sample": 20, "sample_seed": 3}}
+    chosen = [meta(i)["id"] for i in reader.read(json.dumps(spec))]
+    spec["rte"]["held_out"] = True
+    rest = [meta(i)["id"] for i in reader.read(json.dumps(spec))]
+    assert len(chosen) == 20 and len(rest) == len(whole) - 20
+    assert not set(chosen) & set(rest) and sorted(chosen + rest) == sorted(whole)
+    assert rest == [each for each in whole if each in set(rest)]  # file order kept
+    with pytest.raises(ConfigurationError, match="sample_held_out .* no sample_size"):
+        list(reader.read(json.dumps({"rte": {"path": path, "held_out": True}})))
+
+
 def test_bad_data_file_objects_are_named():
     reader = multitask("stsb")
     with pytest.raises(ConfigurationError, match="declares no layout 'gold'"):

@@ -292,6 +292,13 @@ READER_CASES: Dict[str, Tuple[str, Optional[Dict[str, Any]], Any, Dict[str, Any]
     "conll": ("conll2003", None, DATA / "ner" / "CoNLL2003" / "train.txt", {"token_column": 1}),
     "jsonl": ("rte", {"type": "mtdnn_jsonl"}, _rte_as_jsonl, {"sample_size": 5}),
     "mtdnn_tsv": ("rte", {"type": "mtdnn_tsv"}, _rte_as_mtdnn_tsv, {"sample_seed": 3}),
+    # The rest of a sample (a held-out part of a training file) is other instances.
+    "held_out": (
+        "rte",
+        {**RTE_SPEC["reader"], "sample_size": 5},
+        RTE_TRAIN,
+        {"sample_held_out": True},
+    ),
     "hf_dataset": (
         "rte",
         {"type": "mtdnn_hf_dataset", "field_map": HF_FIELDS},
@@ -347,7 +354,14 @@ def case_reader(name: str, cache: Path, **changed: Any) -> TaskReader:
 
 
 # TaskReader's own constructor settings, passed as keywords rather than in the layout.
-TASK_READER_ARGS = {"max_length", "label_map", "sample_size", "sample_seed", "skip_invalid"}
+TASK_READER_ARGS = {
+    "max_length",
+    "label_map",
+    "sample_size",
+    "sample_seed",
+    "sample_held_out",
+    "skip_invalid",
+}
 
 
 def case_path(name: str, folder: Path) -> str:

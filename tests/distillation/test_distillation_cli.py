@@ -280,3 +280,27 @@ def test_benchmark_reports_dev_scores_of_the_pipelines_archives(pipeline, tmp_pa
         key = f"best_validation_{task}_{bench.MAIN_METRIC[task]}"
         assert dev["refined_teacher"]["scores"][task] == run[key]
     assert json.loads((tmp_path / "bench.json").read_text())["dev"] == results["dev"]
+
+
+def test_soft_targets_override_the_teachers_archived_reader(pipeline, tmp_path):
+    # A teacher trained with a reader since corrected (CoLA once took a non-unique column as the
+    # id) is read with corrected columns: here RTE without its id column, so ids are lines.
+    out = tmp_path / "soft.jsonl"
+    rte = str(FIXTURES / "data" / "glue" / "RTE" / "train.tsv")
+    columns = {"premise": "sentence1", "hypothesis": "sentence2", "label": "label"}
+    run_allennlp(
+        [
+            "soft-targets",
+            str(pipeline / "teacher_seed1" / "model.tar.gz"),
+            json.dumps({"rte": rte}),
+            "--output-file",
+            str(out),
+            "-o",
+            json.dumps({"validation_dataset_reader.tasks.0.reader.columns": columns}),
+        ],
+        env=cli_env(),
+    )
+    rows = out.read_text().splitlines()
+    index_column = [line.split("\t")[0] for line in open(rte).read().splitlines()[1:]]
+    assert [json.loads(row)["id"] for row in rows] == [str(n) for n in range(2, len(rows) + 2)]
+    assert len(rows) == len(index_column) and index_column[0] != "2"

@@ -19,7 +19,13 @@ from tests.conftest import ROOT
 PAGE = ROOT / "docs" / "task_library.md"
 # Passed in by the multi-task reader and the model, never written in a task.
 SUPPLIED = {"self", "kwargs", "input_dim", "task", "encoder"}
-SET_BY_EXPERIMENT = {"max_length", "sample_size", "sample_seed", "cache_directory"}
+SET_BY_EXPERIMENT = {
+    "max_length",
+    "sample_size",
+    "sample_seed",
+    "sample_held_out",
+    "cache_directory",
+}
 
 
 def sections(level: str) -> Dict[str, List[Tuple[str, str]]]:

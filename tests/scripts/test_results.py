@@ -138,3 +138,133 @@ def test_a_recorded_run_whose_archive_a_refinement_needs_is_trained_again(
     results.record_path("mtl_full", refined, 1).parent.mkdir(parents=True)
     results.record_path("mtl_full", refined, 1).write_text(json.dumps({"metrics": {}}))
     assert results.train_one("mtl_full", mtl, 1, 1).startswith("recorded before")
+
+
+def _write_metrics(group, row_name, seed, metrics):
+    folder = results.run_dir(group, results.row_named(group, row_name), seed)
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def _distill_metrics(rte, mrpc, stsb, cola):
+    return {
+        "best_validation_rte_accuracy": rte,
+        "best_validation_mrpc_accuracy": mrpc,
+        "best_validation_mrpc_f1": 0.5,  # reported, not part of the average
+        "best_validation_stsb_pearson": stsb,
+        "best_validation_cola_mcc": cola,
+    }
+
+
+def test_the_students_kept_fraction_by_hand(finished, capsys):
+    # The teacher is glue4_full's multi-task seed 2: its run is that group's.
+    _write_metrics("glue4_full", "glue4", 2, _distill_metrics(0.60, 0.80, 0.84, 0.30))
+    _write_metrics("distill_full", "bilstm", 1, _distill_metrics(0.55, 0.75, 0.70, 0.12))
+    _write_metrics("distill_full", "bilstm", 2, _distill_metrics(0.57, 0.76, 0.72, 0.15))
+    kept = results.retention("distill_full", results.GROUPS["distill_full"]["retention"])
+    assert kept["reference_average"] == pytest.approx(63.5)  # (60 + 80 + 84 + 30) / 4
+    bilstm = kept["students"]["bilstm"]
+    assert bilstm["kept"] == pytest.approx([53.0 / 63.5, 55.0 / 63.5])
+    half = 12.706204736 * statistics.stdev(bilstm["kept"]) / 2**0.5  # t(0.975, 1 df)
+    assert bilstm["interval"] == pytest.approx([54.0 / 63.5 - half, 54.0 / 63.5 + half])
+    assert bilstm["meets_target"] is False
+    assert "small-transformer" not in kept["students"]  # not run: not reported
+    results.table("distill_full")
+    printed = capsys.readouterr().out
+    assert "| bilstm | 2 | 85.0% [" in printed and "| missed | 83.5%, 86.6% |" in printed
+    summary = json.loads((results.SUMMARIES / "distill_full.json").read_text())
+    assert summary["retention"]["students"]["bilstm"]["seeds"] == [1, 2]
+    png = results.chart("distill_full")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_students_run_after_what_they_read_from_the_teachers_archive(finished, monkeypatch):
+    calls = []
+
+    def call(cmd, cwd, env, stdout, stderr):
+        calls.append(cmd)
+        if cmd[1] == "train":
+            out = results.ROOT / cmd[cmd.index("-s") + 1]
+            out.mkdir(parents=True)
+            (out / "metrics.json").write_text("{}")
+            (out / "model.tar.gz").write_bytes(b"")
+        if cmd[1] == "soft-targets":
+            out = results.ROOT / cmd[cmd.index("--output-file") + 1]
+            out.write_text('{"task": "rte", "id": "0", "probabilities": [0.5, 0.5]}\n')
+        if cmd[1] == "export-encoder":
+            (results.ROOT / cmd[3]).mkdir(parents=True)
+            (results.ROOT / cmd[3] / "config.json").write_text("{}")
+        return 0
+
+    monkeypatch.setattr(results.subprocess, "call", call)
+    teacher = results.row_named("glue4_full", "glue4")
+    record = results.record_path("glue4_full", teacher, 2)
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"metrics": {}}))  # recorded, but no archive on this machine
+    results.prepare("distill_full", threads=1)
+    train, soft, export = calls
+    assert train[1:4] == ["train", "training_config/glue/glue4.jsonnet", "-s"]
+    assert train[4] == "results/glue4_full/glue4/seed2"  # trained again for its archive
+    assert soft[1:3] == ["soft-targets", "results/glue4_full/glue4/seed2/model.tar.gz"]
+    assert set(json.loads(soft[3])) == {"rte", "mrpc", "stsb", "cola"}
+    overrides = json.loads(soft[soft.index("-o") + 1])
+    assert overrides["validation_dataset_reader.tasks.3.reader.columns"] == {
+        "label": 1,
+        "premise": 3,
+    }
+    # The fine-tuned teacher's encoder, for the student initialised from it.
+    assert export[1:4] == [
+        "export-encoder",
+        "results/glue4_full/glue4/seed2/model.tar.gz",
+        results.DISTILL_TEACHER_ENCODER,
+    ]
+    calls.clear()
+    results.prepare("distill_full", threads=1)  # both are there: nothing runs
+    assert calls == []
+    row = results.row_named("distill_full", "bilstm")
+    assert results.run_env("distill_full", row, 1)["MTDNN_SOFT_TARGETS"] == (
+        results.DISTILL_SOFT_TARGETS
+    )
+    from_teacher = results.run_env(
+        "distill_full", results.row_named("distill_full", "small-transformer-from-teacher"), 1
+    )
+    assert from_teacher["MTDNN_ENCODER"] == results.DISTILL_TEACHER_ENCODER
+
+
+def test_the_sweeps_settings_reach_the_adversarial_callback_and_the_held_out_split():
+    from allennlp.common import Params
+
+    for row in results.GROUPS["smart_sweep"]["rows"]:
+        params = Params.from_file(
+            str(results.ROOT / "training_config" / row.config),
+            params_overrides=json.dumps(row.overrides),
+        ).as_dict()
+        callback = params["trainer"]["callbacks"][3]
+        assert callback["type"] == "mtdnn_adversarial_training"
+        for key, value in row.overrides.items():
+            assert callback[key.rsplit(".", 1)[1]] == value
+        train, held_out = params["train_data_path"]["rte"], params["validation_data_path"]["rte"]
+        assert held_out == {**train, "held_out": True}  # the rest of the same sample
+    defaults = results.GROUPS["smart_sweep"]["rows"][0]
+    assert defaults.overrides == {} and "defaults" in defaults.name
+
+
+def test_a_record_keeps_the_adversarial_monitors_and_not_the_other_training_figures(finished):
+    row = results.row_named("smart_full", "rte-smart")
+    folder = results.run_dir("smart_full", row, 1)
+    folder.mkdir(parents=True)
+    metrics = {
+        "best_validation_rte_accuracy": 0.59,
+        "training_adv_loss": 0.029,
+        "training_adv_noise_norm": 0.015,
+        "training_loss": 0.55,
+        "validation_rte_accuracy": 0.57,
+    }
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    record = json.loads(results.write_record("smart_full", row, 1, 60.0).read_text())
+    assert record["metrics"] == {
+        "best_validation_rte_accuracy": 0.59,
+        "training_adv_loss": 0.029,
+        "training_adv_noise_norm": 0.015,
+    }
+    assert record["wall_seconds"] == 60

@@ -22,6 +22,11 @@ local glue4_fixture = '/fixtures/distillation/glue4_soft_targets.jsonl';
   // The four GLUE tasks of the distillation target (RTE, MRPC, STS-B, SST-2).
   glue4(tasks):: [tasks.rte, tasks.mrpc, tasks.sst2, tasks.stsb],
 
+  // The four tasks of the results campaign's multi-task teacher, glue/glue4.jsonnet (RTE, MRPC,
+  // STS-B, CoLA): CoLA's 8.5k training sentences, unlike SST-2's 67k, let students be distilled
+  // on whole training sets on a CPU (docs/results.md, "distill_full").
+  campaign(tasks):: [tasks.rte, tasks.mrpc, tasks.stsb, tasks.cola],
+
   // experiment: lib.experiment(...); encoder: the student's SharedEncoder; soft_targets: a file
   // or a {task: file} mapping.
   student(experiment, encoder, hard_weight=0.5, soft_weight=0.5, soft_targets=$.soft_targets)::

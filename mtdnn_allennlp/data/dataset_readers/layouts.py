@@ -270,7 +270,7 @@ class DelimitedReader(TextLinesReader):
         ]
         first_text = len(header) - len(inputs)
         positions.update((name, first_text + i) for i, name in enumerate(inputs))
-        if "id" in self.columns and "id" not in positions and first_text > 0:
+        if "id" not in positions and first_text > 0:
             positions["id"] = 0
         return positions
 

@@ -20,7 +20,7 @@ DataFile = Union[str, Mapping[str, Any]]
 # A task's data: one file, or a list of files read one after the other as one set.
 TaskData = Union[DataFile, List[DataFile]]
 DataPaths = Union[str, Mapping[str, TaskData]]
-DATA_FILE_KEYS = ("path", "layout", "reader", "sample", "sample_seed")
+DATA_FILE_KEYS = ("path", "layout", "reader", "sample", "sample_seed", "held_out")
 
 
 @DatasetReader.register("mtdnn_multitask")
@@ -54,6 +54,8 @@ class MultiTaskReader(DatasetReader):
         {"path": "...", "layout": "gold_test"}          a layout the task declares (`layouts`)
         {"path": "...", "reader": {"header": false}}    changes to the task's reader
         {"path": "...", "sample": 200, "sample_seed": 1}   a seeded random subset
+        {"path": "...", "sample": 200, "sample_seed": 1, "held_out": true}
+                                                        the rest of the file: what it leaves out
 
     A task's data may also be a list of files, read in order as one set: SNLI's dev and test
     files as one training set where there is no train file (training_config/glue/rte_nli.jsonnet).
@@ -189,6 +191,8 @@ class MultiTaskReader(DatasetReader):
             sample["sample_size"] = settings["sample"]
         if "sample_seed" in settings:
             sample["sample_seed"] = settings["sample_seed"]
+        if "held_out" in settings:
+            sample["sample_held_out"] = settings["held_out"]
         return self._build_reader(task, layout, **sample)
 
     @staticmethod

@@ -98,6 +98,10 @@ class TaskReader(DatasetReader):
         file's order, e.g. CoLA's train file is grouped by source).
     sample_seed : `int`, optional (default = `0`)
         Seeds the subset; the task name is mixed in, so tasks draw independently.
+    sample_held_out : `bool`, optional (default = `False`)
+        Read the examples that the subset leaves out instead, in file order: with the same
+        `sample_size` and `sample_seed`, a held-out part of a training file for choosing
+        settings without touching the dev set.
     cache_directory : `str`, optional
         Keep each file's tokenised instances here and reuse them in later runs. The key hashes
         the file's content, the tokenizer's files and this reader's settings, so any change to
@@ -117,6 +121,7 @@ class TaskReader(DatasetReader):
         skip_invalid: bool = False,
         sample_size: Optional[int] = None,
         sample_seed: int = 0,
+        sample_held_out: bool = False,
         cache_directory: Optional[str] = None,
         blank: Optional[str] = None,
         **kwargs,
@@ -135,8 +140,14 @@ class TaskReader(DatasetReader):
         )
         if sample_size is not None and sample_size < 1:
             raise ConfigurationError(f"Task '{task.name}': sample_size must be at least 1.")
+        if sample_held_out and sample_size is None:
+            raise ConfigurationError(
+                f"Task '{task.name}': sample_held_out reads what a sample leaves out, but no "
+                "sample_size is set; give the sample's size and seed too."
+            )
         self.sample_size = sample_size
         self.sample_seed = sample_seed
+        self.sample_held_out = sample_held_out
         self.task = task
         self.encoder_name = encoder
         self.max_length = max_length
@@ -305,6 +316,7 @@ class TaskReader(DatasetReader):
         "skip_invalid",  # skipped rows are stored as such: a strict run must not reuse them
         "sample_size",
         "sample_seed",
+        "sample_held_out",
         "blank",
     )
 
@@ -362,10 +374,14 @@ class TaskReader(DatasetReader):
 
     def _sample(self, examples: List[RawExample]) -> List[RawExample]:
         if self.sample_size is None or len(examples) <= self.sample_size:
-            return examples
+            return [] if self.sample_held_out else examples
         rng = random.Random(f"{self.sample_seed}:{self.task.name}")
-        chosen = sorted(rng.sample(range(len(examples)), self.sample_size))
-        return [examples[index] for index in chosen]
+        chosen = set(rng.sample(range(len(examples)), self.sample_size))
+        return [
+            example
+            for index, example in enumerate(examples)
+            if (index in chosen) != self.sample_held_out
+        ]
 
     def _log_counts(self, path: Path) -> None:
         total = self.read_count + self.skipped
