@@ -424,6 +424,15 @@ DISTILL_FIGURES = ["rte accuracy", "mrpc accuracy", "stsb pearson", "cola mcc"]
 DISTILL_REPORT = GLUE4_REPORT
 DISTILL_SOFT_TARGETS = "results/distill_full/soft_targets.jsonl"
 DISTILL_TEACHER_ENCODER = "results/distill_full/teacher_encoder"
+
+
+def _student(name: str, config: str, **env: str) -> Row:
+    """A distill_full student: `training_config/distillation/<config>.jsonnet` on the teacher's
+    soft targets, 3 seeds."""
+    env = {"MTDNN_SOFT_TARGETS": DISTILL_SOFT_TARGETS, **env}
+    return Row(name, f"distillation/{config}.jsonnet", DISTILL_REPORT, env=env, seeds=(1, 2, 3))
+
+
 GROUPS["distill_full"] = {
     "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
     "prepare": [
@@ -448,34 +457,17 @@ GROUPS["distill_full"] = {
     ],
     "rows": [
         Row("teacher", "glue/glue4.jsonnet", DISTILL_REPORT, seeds=(2,), runs_of="glue4_full"),
-        Row(
-            "small-transformer",
-            "distillation/campaign_student_small_transformer.jsonnet",
-            DISTILL_REPORT,
-            env={"MTDNN_SOFT_TARGETS": DISTILL_SOFT_TARGETS},
-            seeds=(1, 2, 3),
-        ),
+        _student("small-transformer", "campaign_student_small_transformer"),
         # The same student, its layers (0 and 3) and embeddings taken from the fine-tuned
         # teacher's encoder instead of the pretrained MiniLM (DistilBERT-style initialisation
         # from the teacher). Added after the row above kept 66% of the teacher on seed 1, with
         # RTE and MRPC at their majority class.
-        Row(
+        _student(
             "small-transformer-from-teacher",
-            "distillation/campaign_student_small_transformer.jsonnet",
-            DISTILL_REPORT,
-            env={
-                "MTDNN_SOFT_TARGETS": DISTILL_SOFT_TARGETS,
-                "MTDNN_ENCODER": DISTILL_TEACHER_ENCODER,
-            },
-            seeds=(1, 2, 3),
+            "campaign_student_small_transformer",
+            MTDNN_ENCODER=DISTILL_TEACHER_ENCODER,
         ),
-        Row(
-            "bilstm",
-            "distillation/campaign_student_bilstm.jsonnet",
-            DISTILL_REPORT,
-            env={"MTDNN_SOFT_TARGETS": DISTILL_SOFT_TARGETS},
-            seeds=(1, 2, 3),
-        ),
+        _student("bilstm", "campaign_student_bilstm"),
     ],
     "retention": Retention(
         "teacher",
