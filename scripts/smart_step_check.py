@@ -10,7 +10,8 @@ model in eval mode (no dropout, so that every difference below comes from the no
 1. the clean logits, the target the adversarial loss compares against;
 2. for each step size: SMART's noise after one ascent step from the same initial noise (MT-DNN's
    defaults otherwise: noise variance 1e-5, the per-token L-inf norm, epsilon 1), and the task's
-   adversarial loss (RTE: symmetric KL) between the perturbed and the clean logits;
+   adversarial loss (RTE: symmetric KL) between the perturbed and the clean logits, both made by
+   the training callback itself (`smart_noise`, `perturbed_loss`);
 3. a control: random noise with exactly the per-token L-inf norms of that ascent noise.
 
 The paper's claim checked: the loss grows with the step, and the ascent noise gives a larger loss
@@ -18,11 +19,11 @@ than random noise of the same size (it finds a direction the model is sensitive 
 """
 
 import argparse
-import functools
 import json
 import os
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Dict, List
 
@@ -35,14 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import_module_and_submodules("mtdnn_allennlp")
 
-from mtdnn_allennlp.training.adversarial import (  # noqa: E402
-    AdversarialTrainingCallback,
-    adversarial_noise,
-    norm_of,
-)
+from mtdnn_allennlp.training.adversarial import AdversarialTrainingCallback, norm_of  # noqa: E402
 
 STEP_SIZES = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
-DEFAULTS = {"noise_var": 1e-5, "norm": "inf", "level": "token", "epsilon": 1.0}
 
 
 def random_like(noise: torch.Tensor, mask: torch.Tensor, generator: torch.Generator):
@@ -53,8 +49,15 @@ def random_like(noise: torch.Tensor, mask: torch.Tensor, generator: torch.Genera
     return direction * sizes * mask.unsqueeze(-1).to(noise.dtype)
 
 
-def _logits(model, task: str, perturbed: torch.Tensor, mask, type_ids) -> torch.Tensor:
-    return model.perturbed_logits(task, perturbed, mask, type_ids)
+def _callbacks(model, directory: str) -> Dict[float, AdversarialTrainingCallback]:
+    """The training callback itself, once per step size (MT-DNN's defaults otherwise), ready to
+    perturb `model`'s batches."""
+    callbacks = {}
+    for step in STEP_SIZES:
+        callback = AdversarialTrainingCallback(directory, adv_step_size=step)
+        callback.divergences = callback.build_divergences(model)
+        callbacks[step] = callback
+    return callbacks
 
 
 def check(archive_file: str, data: str, batches: int, batch_size: int = 16) -> Dict:
@@ -62,7 +65,6 @@ def check(archive_file: str, data: str, batches: int, batch_size: int = 16) -> D
     model, reader = archive.model, archive.validation_dataset_reader
     model.eval()
     task = next(iter(model.tasks))
-    compare_loss = AdversarialTrainingCallback.build_divergences(model)[task]
     instances = []
     for instance in reader.read_task(task, data):
         instances.append(instance)
@@ -71,6 +73,8 @@ def check(archive_file: str, data: str, batches: int, batch_size: int = 16) -> D
     per_step: Dict[float, Dict[str, List[float]]] = {
         step: {"ascent": [], "random": [], "noise_norm": []} for step in STEP_SIZES
     }
+    with tempfile.TemporaryDirectory() as directory:
+        callbacks = _callbacks(model, directory)
     for number, start in enumerate(range(0, len(instances), batch_size)):
         batch = Batch(instances[start : start + batch_size])
         batch.index_instances(model.vocab)
@@ -78,36 +82,21 @@ def check(archive_file: str, data: str, batches: int, batch_size: int = 16) -> D
         mask, type_ids = pieces["mask"], pieces.get("type_ids")
         with torch.no_grad():
             embeddings = model.encoder.embed_words(pieces["token_ids"])
-
-        logits_from = functools.partial(_logits, model, task, mask=mask, type_ids=type_ids)
-
-        def compare(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            return compare_loss(logits, target, None)
-
-        with torch.no_grad():
-            target = logits_from(embeddings)
-        for step in STEP_SIZES:
+            logits = model.perturbed_logits(task, embeddings, mask, type_ids)
+        # What the model's forward hands the callback during training.
+        inputs = {"task": task, "mask": mask, "type_ids": type_ids}
+        inputs.update(word_embeddings=embeddings, logits=logits)
+        for step, callback in callbacks.items():
             # The same initial noise for every step size: only the step differs.
-            generator = torch.Generator().manual_seed(1000 + number)
-            noise = adversarial_noise(
-                logits_from,
-                compare,
-                embeddings,
-                mask,
-                target,
-                k=1,
-                step_size=step,
-                noise_var=DEFAULTS["noise_var"],
-                norm=DEFAULTS["norm"],
-                level=DEFAULTS["level"],
-                epsilon=DEFAULTS["epsilon"],
-                generator=generator,
+            noise = callback.smart_noise(
+                model, inputs, torch.Generator().manual_seed(1000 + number)
             )
             control = random_like(noise, mask, torch.Generator().manual_seed(2000 + number))
             with torch.no_grad():
-                per_step[step]["ascent"].append(compare(logits_from(embeddings + noise), target))
-                per_step[step]["random"].append(compare(logits_from(embeddings + control), target))
+                per_step[step]["ascent"].append(callback.perturbed_loss(model, inputs, noise))
+                per_step[step]["random"].append(callback.perturbed_loss(model, inputs, control))
             per_step[step]["noise_norm"].append(norm_of(noise, "inf", "token").max().item())
+    defaults = callbacks[STEP_SIZES[0]]
     rows = []
     for step, values in per_step.items():
         ascent = [float(each) for each in values["ascent"]]
@@ -130,7 +119,14 @@ def check(archive_file: str, data: str, batches: int, batch_size: int = 16) -> D
         "data": data,
         "batches": len(per_step[STEP_SIZES[0]]["ascent"]),
         "batch_size": batch_size,
-        "settings": {**DEFAULTS, "k": 1, "mode": "eval (no dropout)"},
+        "settings": {
+            "noise_var": defaults.adv_noise_var,
+            "norm": defaults.adv_norm,
+            "level": defaults.adv_norm_level,
+            "epsilon": defaults.adv_epsilon,
+            "k": defaults.adv_k,
+            "mode": "eval (no dropout)",
+        },
         "torch_threads": torch.get_num_threads(),
         "load_average_at_start": os.getloadavg()[0],
         "rows": rows,

@@ -435,22 +435,43 @@ class AdversarialTrainingCallback(TrainerCallback):
         `loss_scale`: the AMP GradScaler's scale for the noise ascent (see adversarial_noise)."""
         if self.method == "r3f":
             return self.r3f_loss(inputs)
+        noise = self.smart_noise(model, inputs, generator, loss_scale)
+        if noise is None:
+            return None, float("nan")
+        loss = self.perturbed_loss(model, inputs, noise)
+        if not torch.isfinite(loss):
+            return None, float("nan")
+        noise_norm = norm_of(noise, self.adv_norm, self.adv_norm_level).max().item()
+        return loss, noise_norm
+
+    def _replay(self, model, inputs: Dict[str, Any]) -> Tuple[Any, Any]:
+        """`logits_from(word_embeddings)`, the batch's task outputs from (perturbed) embeddings,
+        and `compare(logits, target)`, its task's adversarial loss."""
         name = inputs["task"]
         mask, type_ids = inputs["mask"], inputs.get("type_ids")
         head_inputs = inputs.get("head_inputs") or {}
-        embeddings = inputs["word_embeddings"]
-        target = inputs["logits"].detach()
-        compare = self.divergence(name, inputs.get("output_mask", mask))
 
         def logits_from(perturbed: torch.Tensor) -> torch.Tensor:
             return model.perturbed_logits(name, perturbed, mask, type_ids, **head_inputs)
 
-        noise = adversarial_noise(
+        return logits_from, self.divergence(name, inputs.get("output_mask", mask))
+
+    def smart_noise(
+        self,
+        model,
+        inputs: Dict[str, Any],
+        generator: Optional[torch.Generator] = None,
+        loss_scale: float = 1.0,
+    ) -> Optional[torch.Tensor]:
+        """SMART's perturbation of the batch's word embeddings after the `adv_k` ascent steps,
+        detached; None if a gradient was not finite."""
+        logits_from, compare = self._replay(model, inputs)
+        return adversarial_noise(
             logits_from,
             compare,
-            embeddings,
-            mask,
-            target,
+            inputs["word_embeddings"],
+            inputs["mask"],
+            inputs["logits"].detach(),
             self.adv_k,
             self.adv_step_size,
             self.adv_noise_var,
@@ -460,15 +481,13 @@ class AdversarialTrainingCallback(TrainerCallback):
             generator,
             loss_scale,
         )
-        if noise is None:
-            return None, float("nan")
-        # The word embeddings keep their graph, so the embedding matrix learns from this pass
-        # too; the noise is a constant here.
-        loss = compare(logits_from(embeddings + noise), target)
-        if not torch.isfinite(loss):
-            return None, float("nan")
-        noise_norm = norm_of(noise, self.adv_norm, self.adv_norm_level).max().item()
-        return loss, noise_norm
+
+    def perturbed_loss(self, model, inputs: Dict[str, Any], noise: torch.Tensor) -> torch.Tensor:
+        """The task's adversarial loss between the outputs for the embeddings plus `noise` and
+        the clean outputs. The word embeddings keep their graph, so the embedding matrix learns
+        from this pass too; the noise is a constant here."""
+        logits_from, compare = self._replay(model, inputs)
+        return compare(logits_from(inputs["word_embeddings"] + noise), inputs["logits"].detach())
 
     def r3f_noise_of_batch(self, word_embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """R3F's noise for the batch being trained on: the model's `noisy_copy`. Drawn from the
