@@ -76,6 +76,11 @@ def build(args):
     return model, batches
 
 
+def mode_names(ks: List[int]) -> List[str]:
+    """The modes make_modes builds, in its order."""
+    return ["plain", *(f"adversarial_k{k}" for k in ks), "r3f", "naive_k1"]
+
+
 def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
     parameters = list(model.parameters())
     # The package's optimizer: torch's fused AdamW kernel, as `huggingface_adamw` picks it.
@@ -141,6 +146,7 @@ def make_modes(model, ks: List[int]) -> Dict[str, Callable]:
         modes[f"adversarial_k{k}"] = adversarial(k)
     modes["r3f"] = adversarial(1, method="r3f")
     modes["naive_k1"] = naive
+    assert list(modes) == mode_names(ks)
     return modes
 
 
@@ -154,7 +160,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier)")
     parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=None,
+        help="time only these modes (plain is always timed: the ratios are to it), e.g. r3f",
+    )
     args = parser.parse_args()
+    known = mode_names(args.ks)
+    if args.modes and not set(args.modes) <= set(known):
+        parser.error(f"--modes: unknown {sorted(set(args.modes) - set(known))}; known: {known}")
     if args.quick:
         args.batches, args.repeats = 6, 2
     torch.set_num_threads(args.threads)
@@ -165,6 +180,10 @@ def main() -> None:
     batches = common.on_benchmark_device(model, batches)
     model.train()
     modes = make_modes(model, args.ks)
+    if args.modes:
+        modes = {
+            name: step for name, step in modes.items() if name == "plain" or name in args.modes
+        }
     names = list(modes)
     for name in names:  # warm-up: the first pass of each mode is not timed
         modes[name](batches[0])
@@ -191,6 +210,7 @@ def main() -> None:
                 "ratio_to_plain_median": statistics.median(ratios),
                 "ratio_to_plain_min": min(ratios),
                 "ratio_to_plain_max": max(ratios),
+                "ratio_to_plain_per_repeat": ratios,
             }
         )
     lengths = [int(b["tokens"]["tokens"]["token_ids"].shape[1]) for b in batches]

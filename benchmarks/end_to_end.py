@@ -230,17 +230,18 @@ def measure(args) -> Dict[str, Any]:
     rounds: List[Dict[str, Dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(args.rounds):
-            shift = index % len(VARIANTS)
+            variants = args.variants
+            shift = index % len(variants)
             with common.exclusive(args.lock):
                 print(f"round {index + 1}/{args.rounds}", file=sys.stderr, flush=True)
                 rounds.append(
                     {
                         name: run_variant(name, args, Path(tmp))
-                        for name in VARIANTS[shift:] + VARIANTS[:shift]
+                        for name in variants[shift:] + variants[:shift]
                     }
                 )
     ratios = {}
-    for bare in ("bare_sorted", "bare_random"):
+    for bare in (name for name in args.variants if name != "mtdnn"):
         for kind in ("loop_seconds", "process_seconds"):
             ratios[f"mtdnn / {bare}, {kind.split('_')[0]}"] = common.ratio(
                 [r["mtdnn"][kind] for r in rounds], [r[bare][kind] for r in rounds]
@@ -255,7 +256,7 @@ def markdown(result: Dict[str, Any], args) -> str:
         else (f"{args.train_examples} train / {args.dev_examples} dev examples")
     )
     rows = []
-    for name in VARIANTS:
+    for name in args.variants:
         values = [r[name] for r in result["rounds"]]
         rows.append(
             [
@@ -295,12 +296,22 @@ def main() -> None:
     parser.add_argument("--train-examples", type=int, default=None, help="0: the whole set")
     parser.add_argument("--dev-examples", type=int, default=None, help="0: the whole set")
     parser.add_argument("--lock", type=Path, default=None, help="flock this file per round")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="mtdnn and the bare loops to time against it (default: all three)",
+    )
     parser.add_argument("--bare-child", choices=["sorted", "random"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_child:
         common.configure(args)
         bare_child(args.bare_child, args.train_examples or 0, args.dev_examples or 0)
         return
+    if "mtdnn" not in args.variants or len(set(args.variants)) < 2:
+        parser.error("--variants: mtdnn and at least one bare loop (the ratios are mtdnn / bare)")
+    args.variants = [name for name in VARIANTS if name in args.variants]
     args.rounds = args.rounds or (2 if args.quick else 3)
     if args.train_examples is None:
         args.train_examples = 400 if args.quick else 0

@@ -55,3 +55,25 @@ def test_one_round_on_the_fixtures_times_every_variant_as_a_process(tmp_path):
         assert 0 <= figures["dev_accuracy"] <= 1 and figures["load_mean"] >= 0
     assert round_["bare_sorted"]["padded_tokens"] < round_["bare_random"]["padded_tokens"]
     assert "mtdnn / bare_sorted, loop" in result["ratios"]
+
+
+def test_variants_without_mtdnn_or_without_a_bare_loop_are_refused():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for variants in (["bare_sorted", "bare_random"], ["mtdnn"]):
+        command = [sys.executable, "benchmarks/end_to_end.py", "--variants", *variants]
+        finished = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert finished.returncode == 2
+        assert "mtdnn and at least one bare loop" in finished.stderr
+
+
+def test_the_report_covers_only_the_variants_timed():
+    figures = {"loop_seconds": 10.0, "process_seconds": 12.0, "dev_accuracy": 0.5}
+    figures.update(load_mean=1.0)
+    rounds = [{"mtdnn": dict(figures), "bare_sorted": dict(figures, loop_seconds=9.0)}]
+    ratios = {"mtdnn / bare_sorted, loop": end_to_end.common.ratio([10.0], [9.0])}
+    args = end_to_end.argparse.Namespace(
+        variants=["mtdnn", "bare_sorted"], rounds=1, threads=1, train_examples=0, dev_examples=0
+    )
+    text = end_to_end.markdown({"rounds": rounds, "ratios": ratios}, args)
+    assert "| bare_sorted |" in text and "bare_random" not in text
+    assert "mtdnn / bare_sorted, loop" in text
