@@ -33,7 +33,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -165,7 +165,8 @@ def parse_duration(text: str) -> float:
     ).total_seconds()
 
 
-def run_variant(name: str, args, workdir: Path) -> Dict[str, Any]:
+def variant_command(name: str, args, workdir: Path) -> Tuple[List[str], Dict[str, str], Path]:
+    """A variant's command line, its environment, and (mtdnn) its serialization folder."""
     env = dict(
         os.environ,
         PYTHONPATH=str(common.ROOT),
@@ -191,6 +192,7 @@ def run_variant(name: str, args, workdir: Path) -> Dict[str, Any]:
             "mtdnn_allennlp",
         ]
     else:
+        out = workdir / name  # unused: a bare loop prints its figures
         command = [
             sys.executable,
             "benchmarks/end_to_end.py",
@@ -201,6 +203,11 @@ def run_variant(name: str, args, workdir: Path) -> Dict[str, Any]:
             "--dev-examples",
             str(args.dev_examples),
         ]
+    return command, env, out
+
+
+def run_variant(name: str, args, workdir: Path) -> Dict[str, Any]:
+    command, env, out = variant_command(name, args, workdir)
     with common.load_sampler() as load:
         start = time.perf_counter()
         result = subprocess.run(command, cwd=common.ROOT, env=env, capture_output=True, text=True)

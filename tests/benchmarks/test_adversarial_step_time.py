@@ -1,7 +1,6 @@
 """benchmarks/adversarial_step_time.py: per-repeat ratios to plain steps, and --modes."""
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -9,12 +8,12 @@ import sys
 import pytest
 
 from benchmarks import adversarial_step_time as bench
-from tests.conftest import FIXTURES, ROOT, TINY_BERT
+from tests.benchmarks import fixture_env
+from tests.conftest import ROOT, TINY_BERT
 
 
 def _run(tmp_path, *arguments):
-    env = dict(os.environ, MTDNN_DATA=str(FIXTURES / "data"), HF_HUB_OFFLINE="1")
-    env["PYTHONPATH"] = str(ROOT)
+    env = fixture_env()
     command = [sys.executable, "benchmarks/adversarial_step_time.py", "--encoder", str(TINY_BERT)]
     command += ["--output", str(tmp_path / "step_time.json"), *arguments]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)

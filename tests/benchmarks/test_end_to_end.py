@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from benchmarks import end_to_end
+from tests.benchmarks import fixture_env
 from tests.conftest import FIXTURES, ROOT, TINY_BERT
 
 
@@ -37,13 +38,7 @@ def test_the_bare_batches_hold_every_example_once_and_sorted_batching_pads_less(
 @pytest.mark.slow
 def test_one_round_on_the_fixtures_times_every_variant_as_a_process(tmp_path):
     output = tmp_path / "e2e.json"
-    env = dict(
-        os.environ,
-        MTDNN_ENCODER=str(TINY_BERT),
-        MTDNN_DATA=str(FIXTURES / "data"),
-        HF_HUB_OFFLINE="1",
-        PYTHONPATH=str(ROOT),
-    )
+    env = fixture_env()
     command = [sys.executable, "benchmarks/end_to_end.py", "--rounds", "1", "--output"]
     command += [str(output), "--train-examples", "0", "--dev-examples", "0"]
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
