@@ -33,7 +33,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -165,8 +165,11 @@ def parse_duration(text: str) -> float:
     ).total_seconds()
 
 
-def variant_command(name: str, args, workdir: Path) -> Tuple[List[str], Dict[str, str], Path]:
-    """A variant's command line, its environment, and (mtdnn) its serialization folder."""
+def variant_command(
+    name: str, args, workdir: Path
+) -> Tuple[List[str], Dict[str, str], Optional[Path]]:
+    """A variant's command line, its environment, and mtdnn's serialization folder (None for a
+    bare loop, which prints its figures)."""
     env = dict(
         os.environ,
         PYTHONPATH=str(common.ROOT),
@@ -192,7 +195,7 @@ def variant_command(name: str, args, workdir: Path) -> Tuple[List[str], Dict[str
             "mtdnn_allennlp",
         ]
     else:
-        out = workdir / name  # unused: a bare loop prints its figures
+        out = None
         command = [
             sys.executable,
             "benchmarks/end_to_end.py",

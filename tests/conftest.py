@@ -17,7 +17,7 @@ from tests.support import allennlp_server
 
 # pytest does not read .allennlp_plugins: register the package's components here.
 import_module_and_submodules("mtdnn_allennlp")
-# The in-process tests' tiny models too (see `_base_env`).
+# The in-process tests' tiny models too (see `base_env`).
 torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def _base_env() -> Dict[str, str]:
+def base_env() -> Dict[str, str]:
+    """A subprocess's environment: the tiny encoder, offline, this checkout importable, one
+    thread, and no MTDNN_ setting of the caller's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MTDNN_")}
     env.update(MTDNN_ENCODER=str(TINY_BERT), HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))
     # Tiny models on one thread: `make test` runs a test process per core, and a run that
@@ -65,14 +67,14 @@ def _allennlp_server() -> str:
     """The socket of this test process's allennlp server, started on first use."""
     global _server_socket
     if _server_socket is None:
-        _server_socket = allennlp_server.start_server(_SCRATCH, _base_env())
+        _server_socket = allennlp_server.start_server(_SCRATCH, base_env())
     return _server_socket
 
 
 def cli_env(**overrides: str) -> Dict[str, str]:
     """The environment of a CLI run: the tiny encoder and the fixtures unless overridden, and
     the address of the server behind `ALLENNLP`."""
-    env = _base_env()
+    env = base_env()
     if ALLENNLP != REAL_ALLENNLP:
         env[allennlp_server.SOCKET_VARIABLE] = _allennlp_server()
     env.update(overrides)

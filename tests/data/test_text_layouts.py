@@ -181,27 +181,32 @@ def test_a_declared_layout_reads_a_file_laid_out_differently(tmp_path):
     assert [meta(i)["premise"] for i in again] == [meta(i)["premise"] for i in instances]
 
 
+def read_ids(reader, data_paths) -> list:
+    """The example ids the multi-task reader reads from `data_paths` (a dict, as in a config)."""
+    return [meta(i)["id"] for i in reader.read(json.dumps(data_paths))]
+
+
 def test_a_sampled_data_file_takes_a_seeded_subset():
     reader = multitask("rte")
     path = str(DATA / "glue" / "RTE" / "dev.tsv")
-    whole = [meta(i)["id"] for i in reader.read(json.dumps({"rte": path}))]
+    whole = read_ids(reader, {"rte": path})
     spec = {"rte": {"path": path, "sample": 5, "sample_seed": 3}}
-    first = [meta(i)["id"] for i in reader.read(json.dumps(spec))]
+    first = read_ids(reader, spec)
     assert len(first) == 5 and set(first) < set(whole)
     assert first == sorted(first, key=whole.index)  # file order kept
-    assert [meta(i)["id"] for i in reader.read(json.dumps(spec))] == first
+    assert read_ids(reader, spec) == first
     spec["rte"]["sample_seed"] = 4
-    assert [meta(i)["id"] for i in reader.read(json.dumps(spec))] != first
+    assert read_ids(reader, spec) != first
 
 
 def test_a_held_out_data_file_is_the_rest_of_the_same_sample():
     reader = multitask("rte")
     path = str(DATA / "glue" / "RTE" / "dev.tsv")
-    whole = [meta(i)["id"] for i in reader.read(json.dumps({"rte": path}))]
+    whole = read_ids(reader, {"rte": path})
     spec = {"rte": {"path": path, "sample": 20, "sample_seed": 3}}
-    chosen = [meta(i)["id"] for i in reader.read(json.dumps(spec))]
+    chosen = read_ids(reader, spec)
     spec["rte"]["held_out"] = True
-    rest = [meta(i)["id"] for i in reader.read(json.dumps(spec))]
+    rest = read_ids(reader, spec)
     assert len(chosen) == 20 and len(rest) == len(whole) - 20
     assert not set(chosen) & set(rest) and sorted(chosen + rest) == sorted(whole)
     assert rest == [each for each in whole if each in set(rest)]  # file order kept
