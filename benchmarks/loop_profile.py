@@ -16,6 +16,10 @@ it).
 The epoch is `GradientDescentTrainer._train_epoch` (allennlp) and `BareLoop.epoch` (bare.py):
 batching, forward, backward, clipping, the optimizer and scheduler, metrics, progress bar and
 callbacks; validation and the per-epoch checkpoint are outside it.
+
+A live run keeps each variant's raw profile, gzipped, beside the JSON
+(`loop_profile_mtdnn.raw.txt.gz` next to `loop_profile.json`), so that `--from-raw` can
+re-analyse what the JSON reports.
 """
 
 import collections
@@ -87,6 +91,19 @@ def epoch_layers(path: Path, variant: str, rate: float) -> Dict[str, Any]:
     }
 
 
+def kept_profile_path(output: Path, variant: str) -> Path:
+    """Where a live run keeps a variant's raw profile: gzipped, beside the JSON."""
+    return output.with_name(f"{output.stem}_{variant}.raw.txt.gz")
+
+
+def keep(raw: Path, kept: Path) -> Path:
+    """Gzips a raw profile from the run's scratch folder to where it is kept."""
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    with raw.open("rb") as source, gzip.open(kept, "wb") as target:
+        shutil.copyfileobj(source, target)
+    return kept
+
+
 def profile(variant: str, args, workdir: Path) -> Path:
     """Runs one end_to_end.py variant under py-spy; returns the raw profile's path."""
     spy = shutil.which(args.py_spy) or args.py_spy
@@ -131,16 +148,20 @@ def main() -> None:
     if args.dev_examples is None:
         args.dev_examples = 100 if args.quick else 0
     common.setup_environment()
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.from_raw:
-            raws = dict(zip(VARIANTS, args.from_raw, strict=True))
-        else:
-            raws = {variant: profile(variant, args, Path(tmp)) for variant in VARIANTS}
-        result = {
-            "rate": args.rate,
-            "raw_profiles": {variant: str(path) for variant, path in raws.items()},
-            "variants": {v: epoch_layers(path, v, args.rate) for v, path in raws.items()},
-        }
+    output = args.output or common.RESULTS / "loop_profile.json"
+    if args.from_raw:
+        raws = dict(zip(VARIANTS, args.from_raw, strict=True))
+    else:
+        # py-spy writes into a scratch folder; what the JSON names is the kept copy, so a
+        # half-finished run leaves no profile beside an old JSON.
+        with tempfile.TemporaryDirectory() as tmp:
+            scratch = {variant: profile(variant, args, Path(tmp)) for variant in VARIANTS}
+            raws = {v: keep(raw, kept_profile_path(output, v)) for v, raw in scratch.items()}
+    result = {
+        "rate": args.rate,
+        "raw_profiles": {variant: str(path) for variant, path in raws.items()},
+        "variants": {v: epoch_layers(path, v, args.rate) for v, path in raws.items()},
+    }
     common.write_results("loop_profile", args, result, markdown(result))
 
 

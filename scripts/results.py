@@ -74,6 +74,19 @@ class Retention:
 
 
 @dataclass
+class StepCost:
+    """Accuracy per unit of compute. Every row runs the baseline's steps (same data, epochs and
+    batch size), so a run's compute is its training step's cost in baseline steps: the median
+    ratio of a benchmark record that timed the two side by side. Reported per treatment: the
+    paired gain over the baseline, and that gain per extra baseline run of compute."""
+
+    baseline: str
+    figure: str  # "task metric", as in the table
+    # treatment row: (benchmark record under benchmarks/results/, the mode timed in it)
+    timed_as: Dict[str, Tuple[str, str]]
+
+
+@dataclass
 class TeacherStep:
     """What a group's rows read, made from the archive of `teacher` (a row of the group, at
     `seed`) before they run: written to `output` (relative to the repository) unless there."""
@@ -415,6 +428,16 @@ GROUPS["r3f"] = {
         Comparison("rte", "rte-r3f", "rte accuracy"),
         Comparison("rte-smart", "rte-r3f", "rte accuracy"),
     ],
+    # SMART's cost is the four-mode run's (adversarial_k1: MT-DNN's default one ascent step);
+    # R3F's the ten-repeat run against plain steps alone (docs/adversarial.md).
+    "step_cost": StepCost(
+        "rte",
+        "rte accuracy",
+        {
+            "rte-smart": ("adversarial_step_time.json", "adversarial_k1"),
+            "rte-r3f": ("adversarial_step_time_r3f.json", "r3f"),
+        },
+    ),
 }
 
 # Distillation at full size: the teacher is glue4_full's best multi-task seed by the average of
@@ -782,6 +805,54 @@ def describe_retention(result: Dict) -> List[str]:
     return lines
 
 
+def step_cost(record: str, mode: str) -> float:
+    """A benchmark record's median step-time ratio of `mode` to the plain step."""
+    path = ROOT / "benchmarks" / "results" / record
+    rows = {row["mode"]: row for row in json.loads(path.read_text())["rows"]}
+    if mode not in rows:
+        raise SystemExit(f"{path}: no mode {mode!r} (it timed {', '.join(rows)})")
+    return rows[mode]["ratio_to_plain_median"]
+
+
+def per_compute(group: str, spec: StepCost) -> List[Dict]:
+    """Each treatment's step cost, mean figure, paired gain over the baseline and that gain
+    divided by the extra compute (cost - 1 baseline runs), seed by seed, with 95% t intervals."""
+    baseline = per_seed(group, row_named(group, spec.baseline), spec.figure)
+    mean_of_baseline = statistics.mean(baseline.values()) if baseline else None
+    rows = [{"run": spec.baseline, "step_cost": 1.0, "figure_mean": mean_of_baseline}]
+    for name, (record, mode) in spec.timed_as.items():
+        cost = step_cost(record, mode)
+        values = per_seed(group, row_named(group, name), spec.figure)
+        entry = {"run": name, "step_cost": cost, "timed_in": f"{record} ({mode})"}
+        entry["figure_mean"] = statistics.mean(values.values()) if values else None
+        gain = paired(group, Comparison(spec.baseline, name, spec.figure))
+        if "mean" in gain:
+            per_extra = [difference / (cost - 1) for difference in gain["differences"]]
+            mean, low, high = mean_interval(per_extra)
+            entry.update(seeds=gain["seeds"], gain=gain["mean"], gain_interval=gain["interval"])
+            entry.update(gain_per_extra_run=mean, gain_per_extra_run_interval=[low, high])
+        rows.append(entry)
+    return rows
+
+
+def describe_compute(spec: StepCost, rows: List[Dict]) -> List[str]:
+    lines = [
+        f"| run | step cost (x {spec.baseline}) | {spec.figure} (mean) | gain over "
+        f"{spec.baseline} [95% t] | gain per extra {spec.baseline} run of compute [95% t] |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mean = "not run" if row["figure_mean"] is None else f"{row['figure_mean']:.1f}"
+        gain = per_run = ""
+        if "gain" in row:
+            low, high = row["gain_interval"]
+            gain = f"{row['gain']:+.2f} [{low:+.2f}, {high:+.2f}]"
+            low, high = row["gain_per_extra_run_interval"]
+            per_run = f"{row['gain_per_extra_run']:+.2f} [{low:+.2f}, {high:+.2f}]"
+        lines.append(f"| {row['run']} | {row['step_cost']:.2f} | {mean} | {gain} | {per_run} |")
+    return lines
+
+
 def describe(result: Dict) -> str:
     name = f"{result['treatment']} minus {result['baseline']} ({result['figure']})"
     if "mean" not in result:
@@ -820,6 +891,12 @@ def table(group: str) -> None:
         for result in comparisons:
             print(describe(result))
     report: object = {"rows": summary, "paired": comparisons} if comparisons else summary
+    if "step_cost" in GROUPS[group]:
+        spec = GROUPS[group]["step_cost"]
+        costed = per_compute(group, spec)
+        print()
+        print("\n".join(describe_compute(spec, costed)))
+        report = {"rows": summary, "paired": comparisons, "per_compute": costed}
     if "retention" in GROUPS[group]:
         kept = retention(group, GROUPS[group]["retention"])
         print()

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,8 @@ def test_both_variants_run_under_py_spy_on_the_fixtures(tmp_path):
     for figures in result["variants"].values():
         assert figures["epoch_seconds_sampled"] > 0
         assert sum(figures["share"].values()) == pytest.approx(1.0)
+    # The raw profiles the JSON names are kept beside it and re-analyse to the same figures.
+    for variant, path in result["raw_profiles"].items():
+        assert Path(path) == tmp_path / f"profile_{variant}.raw.txt.gz"
+        again = loop_profile.epoch_layers(Path(path), variant, rate=200)
+        assert again == result["variants"][variant]

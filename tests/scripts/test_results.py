@@ -268,3 +268,50 @@ def test_a_record_keeps_the_adversarial_monitors_and_not_the_other_training_figu
         "training_adv_noise_norm": 0.015,
     }
     assert record["wall_seconds"] == 60
+
+
+def _step_time_record(path, ratios):
+    rows = [{"mode": mode, "ratio_to_plain_median": ratio} for mode, ratio in ratios.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": rows}))
+
+
+def test_the_gain_per_extra_run_of_compute_by_hand(finished, capsys):
+    benchmarks = results.ROOT / "benchmarks" / "results"
+    _step_time_record(
+        benchmarks / "adversarial_step_time.json", {"plain": 1.0, "adversarial_k1": 3.0}
+    )
+    _step_time_record(benchmarks / "adversarial_step_time_r3f.json", {"plain": 1.0, "r3f": 2.0})
+    for seed, (plain, smart, r3f) in enumerate([(0.60, 0.62, 0.61), (0.58, 0.64, 0.60)], 1):
+        _write_metrics("r3f", "rte", seed, {"best_validation_rte_accuracy": plain})
+        _write_metrics("r3f", "rte-smart", seed, {"best_validation_rte_accuracy": smart})
+        _write_metrics("r3f", "rte-r3f", seed, {"best_validation_rte_accuracy": r3f})
+    plain, smart, r3f = results.per_compute("r3f", results.GROUPS["r3f"]["step_cost"])
+    assert plain == {"run": "rte", "step_cost": 1.0, "figure_mean": pytest.approx(59.0)}
+    # SMART: gains +2 and +6 points at 3x a plain step, i.e. 2 extra plain runs of compute.
+    assert smart["step_cost"] == 3.0 and smart["gain"] == pytest.approx(4.0)
+    assert smart["gain_per_extra_run"] == pytest.approx(2.0)
+    half = 12.706204736 * statistics.stdev([1.0, 3.0]) / 2**0.5  # t(0.975, 1 df)
+    assert smart["gain_per_extra_run_interval"] == pytest.approx([2.0 - half, 2.0 + half])
+    # R3F: +1 and +2 at 2x, one extra run.
+    assert r3f["gain"] == pytest.approx(1.5) and r3f["gain_per_extra_run"] == pytest.approx(1.5)
+    assert r3f["timed_in"] == "adversarial_step_time_r3f.json (r3f)"
+    results.table("r3f")
+    printed = capsys.readouterr().out
+    assert "| rte-smart | 3.00 | 63.0 | +4.00 [" in printed
+    summary = json.loads((results.SUMMARIES / "r3f.json").read_text())
+    assert [row["run"] for row in summary["per_compute"]] == ["rte", "rte-smart", "rte-r3f"]
+
+
+def test_a_step_cost_names_a_mode_its_record_timed(finished):
+    record = results.ROOT / "benchmarks" / "results" / "timed.json"
+    _step_time_record(record, {"plain": 1.0, "r3f": 2.0})
+    assert results.step_cost("timed.json", "r3f") == 2.0
+    with pytest.raises(SystemExit, match="no mode 'smart' \\(it timed plain, r3f\\)"):
+        results.step_cost("timed.json", "smart")
+
+
+def test_the_committed_step_costs_are_read_from_the_benchmark_records():
+    # The r3f group's costs come from the committed records, not from numbers typed in here.
+    for record, mode in results.GROUPS["r3f"]["step_cost"].timed_as.values():
+        assert 1.5 < results.step_cost(record, mode) < 3.5
