@@ -914,6 +914,29 @@ def _wrapped(name: str, width: int = 18) -> str:
     return "\n".join(textwrap.wrap(name, width, break_on_hyphens=True)) or name
 
 
+def _compute_panel(axis, group: str, spec: StepCost, costed: List[Dict]) -> None:
+    """The figure against the training compute it took (in baseline runs): seeds and the mean
+    with its 95% interval, one column per row at its step cost."""
+    for each in costed:
+        values = list(per_seed(group, row_named(group, each["run"]), spec.figure).values())
+        mean, low, high = mean_interval(values)
+        axis.scatter([each["step_cost"]] * len(values), values, color="0.55", s=18)
+        axis.errorbar(
+            each["step_cost"] + 0.04,
+            mean,
+            yerr=[[mean - low], [high - mean]],
+            fmt="o",
+            color="C0",
+            capsize=4,
+        )
+        axis.annotate(each["run"], (each["step_cost"] + 0.08, mean), fontsize=8)
+    costs = [each["step_cost"] for each in costed]
+    axis.set_xlim(min(costs) - 0.3, max(costs) + 0.6)
+    axis.set_xlabel(f"training compute (x a {spec.baseline} run: step cost, benchmark records)")
+    axis.set_ylabel(f"dev {spec.figure} (x100)")
+    axis.set_title(f"{spec.figure} against compute: seeds (grey), mean and 95% CI", fontsize=9)
+
+
 def chart(group: str) -> Path:
     """Per-seed points and the mean with its 95% interval for each row and figure; beside them,
     the paired differences with theirs. Written to docs/results/<group>.png."""
@@ -928,7 +951,9 @@ def chart(group: str) -> Path:
     comparisons = [each for each in comparisons if each["differences"]]
     kept = retention(group, GROUPS[group]["retention"]) if "retention" in GROUPS[group] else None
     with_kept = bool(kept and kept["students"])
-    panels = len(names) + (1 if comparisons else 0) + (1 if with_kept else 0)
+    costed = per_compute(group, GROUPS[group]["step_cost"]) if "step_cost" in GROUPS[group] else []
+    costed = [each for each in costed if each["figure_mean"] is not None]
+    panels = len(names) + (1 if comparisons else 0) + (1 if with_kept else 0) + bool(costed)
     # At most three panels a line, so that a group with many figures stays readable.
     columns = min(panels, 3)
     lines = -(-panels // columns)
@@ -979,6 +1004,8 @@ def chart(group: str) -> Path:
             f"kept per seed (grey); mean, 95% CI; dashed: the {kept['target']:.0%} target",
             fontsize=9,
         )
+    if costed:
+        _compute_panel(flat[panels - 1], group, GROUPS[group]["step_cost"], costed)
     if comparisons:
         axis = flat[len(names)]
         for position, result in enumerate(comparisons):

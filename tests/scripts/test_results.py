@@ -301,6 +301,8 @@ def test_the_gain_per_extra_run_of_compute_by_hand(finished, capsys):
     assert "| rte-smart | 3.00 | 63.0 | +4.00 [" in printed
     summary = json.loads((results.SUMMARIES / "r3f.json").read_text())
     assert [row["run"] for row in summary["per_compute"]] == ["rte", "rte-smart", "rte-r3f"]
+    png = results.chart("r3f")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
 def test_a_step_cost_names_a_mode_its_record_timed(finished):
