@@ -359,6 +359,14 @@ GROUPS["glue4_full"] = {
         Comparison("cola", "glue4", "cola mcc"),
     ],
 }
+# Index 3 of the trainer's callbacks is the adversarial one in adversarial/*.jsonnet (a test
+# checks), which the stronger setting's and the sweep's overrides address.
+SMART_CALLBACK = "trainer.callbacks.3"
+# The stronger setting: the sweep below (never dev) held out best at MT-DNN's defaults (56.3%);
+# of the stronger settings, alpha 5 held out best (55.3%, against 54.7% and 53.3% with a 10x
+# step). The issue asks for a stronger setting at full size, so this is the one that runs; a
+# test checks that it is still the sweep's best stronger setting by the committed records.
+STRONGER_SMART = {f"{SMART_CALLBACK}.adv_step_size": 1e-3, f"{SMART_CALLBACK}.adv_alpha": 5.0}
 # SMART at full size: the plain runs are the groups' above (same config, seeds and data).
 GROUPS["smart_full"] = {
     "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
@@ -375,19 +383,27 @@ GROUPS["smart_full"] = {
             runs_of="glue4_full",
         ),
         Row("stsb-smart", "adversarial/stsb.jsonnet", [("stsb", "pearson")], seeds=(1, 2, 3)),
+        Row(
+            "rte-smart-alpha5",
+            "adversarial/rte.jsonnet",
+            [("rte", "accuracy")],
+            seeds=(1, 2, 3),
+            overrides=STRONGER_SMART,
+        ),
     ],
     "comparisons": [
         Comparison("rte", "rte-smart", "rte accuracy"),
         Comparison("mrpc", "mrpc-smart", "mrpc accuracy"),
         Comparison("stsb", "stsb-smart", "stsb pearson"),
+        Comparison("rte", "rte-smart-alpha5", "rte accuracy"),
+        Comparison("rte-smart", "rte-smart-alpha5", "rte accuracy"),
     ],
 }
 # Choosing a stronger SMART setting without the dev set: one seed per setting on RTE's training
 # file split 2,000 / 490 (adversarial/rte_train_split.jsonnet); each row's "rte accuracy" is on
 # the 490 held-out training pairs, not on dev. The candidates raise the ascent step (a 10x step
 # gives a 46x adversarial loss on trained-model batches, docs/results/smart_step_check.json) or
-# the term's weight. Index 3 of the trainer's callbacks is the adversarial one (a test checks).
-SMART_CALLBACK = "trainer.callbacks.3"
+# the term's weight.
 GROUPS["smart_sweep"] = {
     "env": {"MTDNN_TRAIN_EXAMPLES": "0", "MTDNN_EPOCHS": "3"},
     "rows": [

@@ -317,3 +317,24 @@ def test_the_committed_step_costs_are_read_from_the_benchmark_records():
     # The r3f group's costs come from the committed records, not from numbers typed in here.
     for record, mode in results.GROUPS["r3f"]["step_cost"].timed_as.values():
         assert 1.5 < results.step_cost(record, mode) < 3.5
+
+
+def test_the_stronger_smart_row_is_the_sweeps_best_stronger_setting_by_the_records():
+    from allennlp.common import Params
+
+    sweep = results.GROUPS["smart_sweep"]["rows"]
+    held_out = {}
+    for row in sweep[1:]:  # the first is MT-DNN's defaults, not a stronger setting
+        record = json.loads(results.record_path("smart_sweep", row, 1).read_text())
+        held_out[row.name] = (record["metrics"]["best_validation_rte_accuracy"], row.overrides)
+    best_overrides = max(held_out.values(), key=lambda pair: pair[0])[1]
+    stronger = results.row_named("smart_full", "rte-smart-alpha5")
+    assert stronger.overrides == best_overrides == results.STRONGER_SMART
+    # It runs the defaults' config (the full train and dev), with only the override changed.
+    assert stronger.config == results.row_named("smart_full", "rte-smart").config
+    params = Params.from_file(
+        str(results.ROOT / "training_config" / stronger.config),
+        params_overrides=json.dumps(stronger.overrides),
+    ).as_dict()
+    callback = params["trainer"]["callbacks"][3]
+    assert callback["type"] == "mtdnn_adversarial_training" and callback["adv_alpha"] == 5.0
