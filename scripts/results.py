@@ -930,22 +930,26 @@ def _wrapped(name: str, width: int = 18) -> str:
     return "\n".join(textwrap.wrap(name, width, break_on_hyphens=True)) or name
 
 
+def _seeds_and_mean(axis, x: float, points, interval, color="C0", offset=0.15) -> None:
+    """One column of a panel: the per-seed points in grey at `x` and, beside them, the mean with
+    its 95% interval (`interval` = (mean, low, high); None draws the points alone)."""
+    points = list(points)
+    axis.scatter([x] * len(points), points, color="0.55", s=18)
+    if interval is not None:
+        mean, low, high = interval
+        axis.errorbar(
+            x + offset, mean, yerr=[[mean - low], [high - mean]], fmt="o", color=color, capsize=4
+        )
+
+
 def _compute_panel(axis, group: str, spec: StepCost, costed: List[Dict]) -> None:
     """The figure against the training compute it took (in baseline runs): seeds and the mean
     with its 95% interval, one column per row at its step cost."""
     for each in costed:
         values = list(per_seed(group, row_named(group, each["run"]), spec.figure).values())
-        mean, low, high = mean_interval(values)
-        axis.scatter([each["step_cost"]] * len(values), values, color="0.55", s=18)
-        axis.errorbar(
-            each["step_cost"] + 0.04,
-            mean,
-            yerr=[[mean - low], [high - mean]],
-            fmt="o",
-            color="C0",
-            capsize=4,
-        )
-        axis.annotate(each["run"], (each["step_cost"] + 0.08, mean), fontsize=8)
+        interval = mean_interval(values)
+        _seeds_and_mean(axis, each["step_cost"], values, interval, offset=0.04)
+        axis.annotate(each["run"], (each["step_cost"] + 0.08, interval[0]), fontsize=8)
     costs = [each["step_cost"] for each in costed]
     axis.set_xlim(min(costs) - 0.3, max(costs) + 0.6)
     axis.set_xlabel(f"training compute (x a {spec.baseline} run: step cost, benchmark records)")
@@ -981,16 +985,7 @@ def chart(group: str) -> Path:
         labels = []
         for position, row in enumerate(row for row in rows if name in figures(group, row)):
             values = per_seed(group, row, name)
-            mean, low, high = mean_interval(list(values.values()))
-            axis.scatter([position] * len(values), list(values.values()), color="0.55", s=18)
-            axis.errorbar(
-                position + 0.15,
-                mean,
-                yerr=[[mean - low], [high - mean]],
-                fmt="o",
-                color="C0",
-                capsize=4,
-            )
+            _seeds_and_mean(axis, position, values.values(), mean_interval(list(values.values())))
             labels.append(f"{_wrapped(row.name)}\n(n={len(values)})")
         axis.set_xticks(range(len(labels)), labels, fontsize=8)
         axis.set_xlim(-0.5, len(labels) - 0.5)
@@ -1000,17 +995,9 @@ def chart(group: str) -> Path:
         axis = flat[panels - 1]
         for position, each in enumerate(kept["students"].values()):
             percents = [100 * value for value in each["kept"]]
-            axis.scatter([position] * len(percents), percents, color="0.55", s=18)
-            low, high = (100 * value for value in each["interval"])
-            mean = 100 * each["mean"]
-            axis.errorbar(
-                position + 0.15,
-                mean,
-                yerr=[[mean - low], [high - mean]],
-                fmt="o",
-                color="C2" if each["meets_target"] else "C3",
-                capsize=4,
-            )
+            interval = [100 * value for value in (each["mean"], *each["interval"])]
+            color = "C2" if each["meets_target"] else "C3"
+            _seeds_and_mean(axis, position, percents, interval, color)
         axis.axhline(100 * kept["target"], color="black", linewidth=0.8, linestyle="--")
         axis.set_xlim(-0.5, len(kept["students"]) - 0.5)
         names_ = [_wrapped(name) for name in kept["students"]]
@@ -1020,25 +1007,15 @@ def chart(group: str) -> Path:
             f"kept per seed (grey); mean, 95% CI; dashed: the {kept['target']:.0%} target",
             fontsize=9,
         )
-    if costed:
-        _compute_panel(flat[panels - 1], group, GROUPS[group]["step_cost"], costed)
+    if costed:  # after the paired differences; the kept fractions, if any, take the last panel
+        axis = flat[len(names) + (1 if comparisons else 0)]
+        _compute_panel(axis, group, GROUPS[group]["step_cost"], costed)
     if comparisons:
         axis = flat[len(names)]
         for position, result in enumerate(comparisons):
-            axis.scatter(
-                [position] * len(result["differences"]), result["differences"], color="0.55", s=18
-            )
-            if "mean" in result:
-                low, high = result["interval"]
-                color = "C2" if result["beyond_noise"] else "C3"
-                axis.errorbar(
-                    position + 0.15,
-                    result["mean"],
-                    yerr=[[result["mean"] - low], [high - result["mean"]]],
-                    fmt="o",
-                    color=color,
-                    capsize=4,
-                )
+            interval = (result["mean"], *result["interval"]) if "mean" in result else None
+            color = "C2" if result.get("beyond_noise") else "C3"
+            _seeds_and_mean(axis, position, result["differences"], interval, color)
         axis.axhline(0, color="black", linewidth=0.8)
         axis.set_xlim(-0.5, len(comparisons) - 0.5)
         axis.set_xticks(
